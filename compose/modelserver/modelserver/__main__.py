@@ -1,0 +1,39 @@
+"""Entry point: `python -m modelserver`, configured by environment variables."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import uvicorn
+
+from .app import create_app
+from .config import ConfigError, Settings
+
+KEEP_ALIVE_SECONDS = 5
+
+
+def main() -> None:
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"modelserver: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s %(levelname)s {settings.server_name} %(name)s: %(message)s",
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.listen.host,
+        port=settings.listen.port,
+        workers=1,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        log_config=None,
+    )
+
+
+if __name__ == "__main__":
+    main()

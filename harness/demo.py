@@ -1,0 +1,59 @@
+"""The main job until the scenario runner exists: up, predict through the gateway, show who served, down."""
+
+from __future__ import annotations
+
+import collections
+import statistics
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from harness.load.payloads import load_payloads
+from harness.load.probe import RequestRecord, send_prediction
+from harness.stack import Stack
+
+
+def run_demo(stack: Stack, requests: int, console: Console) -> int:
+    """Bring `stack` up, send `requests` labeled predictions, print a summary, bring it down.
+
+    Returns the number of failed requests (0 on a healthy stack).
+    """
+    console.print(f"[bold]bringing the reference stack up ({stack.backend} backend)[/]")
+    try:
+        stack.up()
+        console.print("[green]all services healthy[/]")
+        records = _send(stack.endpoints().gateway_url, requests)
+        console.print(_summary(records))
+        return sum(not record.ok for record in records)
+    finally:
+        console.print("[bold]bringing the stack down[/]")
+        stack.down()
+
+
+def _send(gateway_url: str, count: int) -> list[RequestRecord]:
+    payloads = load_payloads()
+    with httpx.Client() as client:
+        return [send_prediction(client, gateway_url, payloads[i % len(payloads)], 2.0) for i in range(count)]
+
+
+def _summary(records: list[RequestRecord]) -> Table:
+    table = Table(title=f"{len(records)} predictions through the gateway")
+    for column in ("served by", "model version", "degraded", "requests", "ok", "accuracy", "p50 ms"):
+        table.add_column(column, justify="right" if column in ("requests", "ok", "accuracy", "p50 ms") else "left")
+    groups: dict[tuple[str, str, bool], list[RequestRecord]] = collections.defaultdict(list)
+    for record in records:
+        groups[(record.served_by or "-", record.model_version or "-", record.degraded)].append(record)
+    for (served_by, version, degraded), group in sorted(groups.items()):
+        labeled = [r for r in group if r.ok and r.label is not None]
+        accuracy = sum(r.prediction == r.label for r in labeled) / len(labeled) if labeled else float("nan")
+        table.add_row(
+            served_by,
+            version,
+            str(degraded).lower(),
+            str(len(group)),
+            str(sum(r.ok for r in group)),
+            f"{accuracy:.3f}",
+            f"{statistics.median(r.latency_s for r in group) * 1000:.1f}",
+        )
+    return table

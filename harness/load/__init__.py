@@ -1,0 +1,1 @@
+"""Load against the stack: labeled payloads and request streams."""

@@ -1,0 +1,1 @@
+"""Signals from the stack itself: HAProxy server state, health endpoints."""

@@ -1,0 +1,153 @@
+"""The `Stack` interface shared by the compose and local backends.
+
+A stack is the reference ML serving stack (or a user's own Compose file),
+reached by the harness only through ports published on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from harness.stack.spec import DEFAULT_COMPOSE_FILE, REPO_ROOT, StackSpec, load_stack_spec
+
+ServiceState = Literal["running", "paused", "restarting", "stopped", "exited", "missing"]
+Health = Literal["healthy", "unhealthy", "starting", "none"]
+Backend = Literal["compose", "local"]
+BACKENDS: tuple[Backend, ...] = ("compose", "local")
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    state: ServiceState
+    health: Health
+    endpoints: tuple[str, ...] = ()
+    restarts: int = 0
+    ref: str = ""
+    """Backend handle: a container id (compose) or a pid (local)."""
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "running" and self.health in ("healthy", "none")
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything that names one running stack: project, files and published ports."""
+
+    project: str = "failover"
+    compose_file: Path = DEFAULT_COMPOSE_FILE
+    fixtures_dir: Path = REPO_ROOT / "fixtures"
+    gateway_port: int = 8080
+    stats_port: int = 8404
+    toxiproxy_port: int = 8474
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        """The variables the compose file is interpolated with."""
+        return {
+            **os.environ,
+            "FAILOVER_GATEWAY_PORT": str(self.gateway_port),
+            "FAILOVER_STATS_PORT": str(self.stats_port),
+            "FAILOVER_TOXIPROXY_PORT": str(self.toxiproxy_port),
+            "FAILOVER_FIXTURES": str(self.fixtures_dir.resolve()),
+            **self.extra_env,
+        }
+
+    def load_spec(self) -> StackSpec:
+        return load_stack_spec(self.compose_file, self.environment())
+
+
+@dataclass(frozen=True)
+class StackEndpoints:
+    """Where the harness reaches the stack, all on loopback."""
+
+    gateway_url: str
+    stats_url: str
+    toxiproxy_url: str
+    published: Mapping[str, tuple[int, ...]]
+    """Published host ports per service."""
+
+    def address(self, service: str, index: int = 0) -> tuple[str, int]:
+        return LOOPBACK, self.published[service][index]
+
+
+class Stack(ABC):
+    """One running (or not yet running) stack on one backend."""
+
+    backend: ClassVar[Backend]
+
+    def __init__(self, settings: StackSettings | None = None) -> None:
+        self.settings = settings or StackSettings()
+        self.spec = self.settings.load_spec()
+
+    @abstractmethod
+    def up(self, timeout_s: float = 180.0, progress: bool = True) -> None:
+        """Start every service and wait until all are healthy; on failure, bring it down and raise."""
+
+    @abstractmethod
+    def down(self) -> None:
+        """Remove everything the stack started: processes, containers, networks, volumes, ports."""
+
+    @abstractmethod
+    def status(self) -> list[ServiceStatus]:
+        """State and health of every declared service, in declaration order."""
+
+    @abstractmethod
+    def logs(self, service: str, tail: int = 50) -> str:
+        """The last lines a service printed."""
+
+    @abstractmethod
+    def kill(self, service: str) -> None:
+        """SIGKILL the service. Like `docker kill`, the restart policy does not bring it back."""
+
+    @abstractmethod
+    def stop(self, service: str) -> None:
+        """SIGTERM, then SIGKILL after the grace period; stays stopped."""
+
+    @abstractmethod
+    def start(self, service: str) -> None:
+        """Start a stopped or killed service (no-op when running)."""
+
+    @abstractmethod
+    def restart(self, service: str) -> None:
+        """Stop then start."""
+
+    @abstractmethod
+    def pause(self, service: str) -> None:
+        """Freeze every process of the service (cgroup freezer / SIGSTOP)."""
+
+    @abstractmethod
+    def unpause(self, service: str) -> None:
+        """Resume a paused service."""
+
+    def disconnect(self, service: str) -> None:
+        """Take the service off the stack's network (compose only)."""
+        from harness.errors import BadInput
+
+        raise BadInput(
+            f"network disconnect is not available on the {self.backend} backend",
+            "use the compose backend, or a Toxiproxy partition (proxy disabled) instead",
+        )
+
+    def reconnect(self, service: str) -> None:
+        """Put a disconnected service back on the stack's network (compose only)."""
+        self.disconnect(service)
+
+    def endpoints(self) -> StackEndpoints:
+        published = {
+            name: tuple(port.host_port for port in service.ports) for name, service in self.spec.services.items()
+        }
+        base = f"http://{LOOPBACK}"
+        return StackEndpoints(
+            gateway_url=f"{base}:{self.settings.gateway_port}",
+            stats_url=f"{base}:{self.settings.stats_port}",
+            toxiproxy_url=f"{base}:{self.settings.toxiproxy_port}",
+            published=published,
+        )

@@ -1,0 +1,268 @@
+"""The compose backend: the stack as Docker containers, driven by Compose and the Docker SDK.
+
+Compose creates and removes the stack; every fault acts on a container through
+the SDK. Containers are found only through Compose's labels, never by name, so
+any Compose version and any project name work.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import docker
+from docker.errors import APIError, NotFound
+from docker.models.containers import Container
+from docker.models.networks import Network
+
+from harness.errors import BadInput, InfrastructureError, MissingBinary
+from harness.stack.base import LOOPBACK, Health, ServiceState, ServiceStatus, Stack, StackSettings
+from harness.stack.images import docker_client, ensure_stack_image
+from harness.stack.ports import ensure_ports_free
+from harness.stack.readiness import not_ready_summary, wait_until_ready
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+_PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_COMPOSE_TIMEOUT_S = 300
+_DIRECT_STATES: dict[str, ServiceState] = {"running": "running", "paused": "paused", "restarting": "restarting"}
+_HEALTH: dict[str, Health] = {"healthy": "healthy", "unhealthy": "unhealthy", "starting": "starting"}
+_CLEAN_EXIT_CODES = (0, 143)
+"""Exit codes of a process that stopped when asked to (SIGTERM); anything else is a crash or a kill."""
+
+
+@cache
+def compose_command() -> tuple[str, ...]:
+    """`docker compose` (v2) when the plugin works, else `docker-compose` (v1)."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ("docker", "compose")
+    if shutil.which("docker-compose"):
+        return ("docker-compose",)
+    raise MissingBinary(
+        "docker-compose", "apt-get install -y docker-compose (Debian) or install the Docker Compose v2 plugin"
+    )
+
+
+class ComposeStack(Stack):
+    backend = "compose"
+
+    def __init__(self, settings: StackSettings | None = None) -> None:
+        super().__init__(settings)
+        if not _PROJECT_NAME.fullmatch(self.settings.project):
+            raise BadInput(
+                f"invalid project name '{self.settings.project}'",
+                "use lowercase letters, digits, '-' and '_', starting with a letter or digit",
+            )
+        self._compose_cmd = compose_command()
+        self._client: docker.DockerClient | None = None
+        self._disconnected: dict[str, list[str]] = {}
+        """Networks each disconnected service was taken off, for `reconnect`."""
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
+
+    # lifecycle
+
+    def up(self, timeout_s: float = 180.0, progress: bool = True) -> None:
+        ensure_ports_free(
+            (port.host_port, f"{name} published port")
+            for name, service in self.spec.services.items()
+            for port in service.ports
+        )
+        ensure_stack_image(self.settings.environment(), progress, self.client)
+        try:
+            self._compose("up", "-d", "--no-build", "--remove-orphans")
+            wait_until_ready(
+                self.status, timeout_s, progress, describe_failure=lambda s: not_ready_summary(s, self.logs)
+            )
+        except BaseException:
+            self.down()
+            raise
+
+    def down(self) -> None:
+        """Compose `down`, then remove whatever is still labelled with the project (even if `down` failed)."""
+        self._unpause_all()
+        try:
+            self._compose("down", "-v", "--remove-orphans", "--timeout", "5")
+        except InfrastructureError:
+            pass  # the sweep below removes what Compose left behind
+        self._sweep()
+        self._disconnected.clear()
+
+    # observation
+
+    def status(self) -> list[ServiceStatus]:
+        containers = self._containers_by_service()
+        return [
+            _service_status(name, containers.get(name), tuple(f"{LOOPBACK}:{p.host_port}" for p in service.ports))
+            for name, service in self.spec.services.items()
+        ]
+
+    def logs(self, service: str, tail: int = 50) -> str:
+        self.spec.service(service)
+        container = self._containers_by_service().get(service)
+        if container is None:
+            return ""
+        return container.logs(stdout=True, stderr=True, tail=tail).decode("utf-8", errors="replace")
+
+    # faults
+
+    def kill(self, service: str) -> None:
+        self._act(service, "kill", lambda c: c.kill())
+
+    def stop(self, service: str) -> None:
+        self._act(service, "stop", lambda c: c.stop(timeout=10))
+
+    def start(self, service: str) -> None:
+        self._act(service, "start", lambda c: c.start())
+
+    def restart(self, service: str) -> None:
+        self._act(service, "restart", lambda c: c.restart(timeout=10))
+
+    def pause(self, service: str) -> None:
+        self._act(service, "pause", lambda c: c.pause())
+
+    def unpause(self, service: str) -> None:
+        self._act(service, "unpause", lambda c: c.unpause())
+
+    def disconnect(self, service: str) -> None:
+        """Take the service's container off every network of the project."""
+        container = self._container(service)
+        attached = set(container.attrs["NetworkSettings"]["Networks"])
+        taken_off = self._disconnected.setdefault(service, [])
+        for network in self._project_networks():
+            if network.name in attached:
+                _docker_call(f"disconnect {service} from {network.name}", lambda: network.disconnect(container))
+                taken_off.append(network.name)
+
+    def reconnect(self, service: str) -> None:
+        """Put the container back on the networks it was taken off (default: `<project>_default`).
+
+        The service name is its alias there, so the other services resolve it again.
+        """
+        container = self._container(service)
+        attached = set(container.attrs["NetworkSettings"]["Networks"])
+        names = self._disconnected.pop(service, None) or [f"{self.settings.project}_default"]
+        for name in names:
+            if name in attached:
+                continue
+            network = _docker_call(f"find network {name}", lambda: self.client.networks.get(name))
+            _docker_call(
+                f"reconnect {service} to {name}", lambda: network.connect(container, aliases=[service])
+            )
+
+    # helpers
+
+    def _compose(self, *args: str) -> None:
+        command = [*self._compose_cmd, "-p", self.settings.project, "-f", str(self.settings.compose_file), *args]
+        shown = " ".join([*self._compose_cmd, *args])
+        try:
+            result = subprocess.run(
+                command,
+                env=self.settings.environment(),
+                capture_output=True,
+                text=True,
+                timeout=_COMPOSE_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise InfrastructureError(f"`{shown}` did not finish in {_COMPOSE_TIMEOUT_S}s") from error
+        if result.returncode != 0:
+            tail = "\n".join(result.stderr.strip().splitlines()[-10:]) or "(no output)"
+            raise InfrastructureError(
+                f"`{shown}` failed (exit {result.returncode}):\n{tail}",
+                f"run `{' '.join(command)}` by hand to see the whole output",
+            )
+
+    def _project_filter(self) -> dict[str, Any]:
+        return {"label": f"{PROJECT_LABEL}={self.settings.project}"}
+
+    def _containers_by_service(self) -> dict[str, Container]:
+        filters = {"label": [f"{PROJECT_LABEL}={self.settings.project}", f"{ONEOFF_LABEL}=False"]}
+        containers = self.client.containers.list(all=True, filters=filters)
+        return {container.labels[SERVICE_LABEL]: container for container in containers}
+
+    def _container(self, service: str) -> Container:
+        self.spec.service(service)
+        container = self._containers_by_service().get(service)
+        if container is None:
+            raise InfrastructureError(
+                f"service '{service}' has no container in project '{self.settings.project}'",
+                "bring the stack up first: failover stack up",
+            )
+        return container
+
+    def _act(self, service: str, verb: str, action: Callable[[Container], Any]) -> None:
+        container = self._container(service)
+        _docker_call(f"{verb} {service}", lambda: action(container))
+
+    def _project_networks(self) -> list[Network]:
+        return self.client.networks.list(filters=self._project_filter())
+
+    def _unpause_all(self) -> None:
+        """Frozen containers cannot be stopped; thaw them first."""
+        for container in self.client.containers.list(filters={**self._project_filter(), "status": "paused"}):
+            _ignore_missing(container.unpause)
+
+    def _sweep(self) -> None:
+        """Force-remove every container, network and volume still labelled with the project."""
+        for container in self.client.containers.list(all=True, filters=self._project_filter()):
+            _ignore_missing(lambda: container.remove(force=True, v=True))
+        for network in self._project_networks():
+            _ignore_missing(network.remove)
+        for volume in self.client.volumes.list(filters=self._project_filter()):
+            _ignore_missing(lambda: volume.remove(force=True))
+
+
+def _service_status(name: str, container: Container | None, endpoints: tuple[str, ...]) -> ServiceStatus:
+    if container is None:
+        return ServiceStatus(name, "missing", "none", endpoints)
+    state = container.attrs["State"]
+    return ServiceStatus(
+        name=name,
+        state=_service_state(state),
+        health=_health(state),
+        endpoints=endpoints,
+        restarts=int(container.attrs.get("RestartCount", 0)),
+        ref=container.short_id,
+    )
+
+
+def _service_state(state: dict[str, Any]) -> ServiceState:
+    """Docker's status in our terms: a container that ended on request (or never ran) is "stopped",
+    one that crashed or was SIGKILLed is "exited"."""
+    status = state.get("Status", "")
+    if status in _DIRECT_STATES:
+        return _DIRECT_STATES[status]
+    if status == "created" or state.get("ExitCode") in _CLEAN_EXIT_CODES:
+        return "stopped"
+    return "exited"
+
+
+def _health(state: dict[str, Any]) -> Health:
+    return _HEALTH.get((state.get("Health") or {}).get("Status", ""), "none")
+
+
+def _docker_call(what: str, call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except APIError as error:
+        raise InfrastructureError(f"cannot {what}: {error.explanation or error}") from error
+
+
+def _ignore_missing(call: Callable[[], Any]) -> None:
+    """Removal races with Compose's own `down`: an object already gone is fine."""
+    try:
+        call()
+    except NotFound:
+        pass

@@ -1,0 +1,210 @@
+"""The local backend: the stack as supervised host processes on loopback.
+
+The supervisor (`supervisor.py`) is a detached process per project; this
+class is its client. Run state lives in `FAILOVER_STATE_DIR` (default
+`~/.local/state/failover-harness`)/local/PROJECT: plan.json, state.json,
+control.sock and one log per service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from harness.errors import InfrastructureError
+from harness.stack.base import LOOPBACK, ServiceStatus, Stack
+from harness.stack.local_plan import plan_stack
+from harness.stack.ports import ensure_ports_free
+from harness.stack.readiness import not_ready_summary, wait_until_ready
+
+_CONTROL_TIMEOUT_S = 60.0
+
+
+def state_root() -> Path:
+    default = Path.home() / ".local" / "state" / "failover-harness"
+    return Path(os.environ.get("FAILOVER_STATE_DIR", default))
+
+
+class LocalStack(Stack):
+    backend = "local"
+
+    @property
+    def run_dir(self) -> Path:
+        return state_root() / "local" / self.settings.project
+
+    # lifecycle -------------------------------------------------------------
+    def up(self, timeout_s: float = 180.0, progress: bool = True) -> None:
+        if not self._supervisor_alive():
+            self._clean_leftovers()
+            self._start_supervisor()
+        try:
+            wait_until_ready(self.status, timeout_s, progress, lambda s: not_ready_summary(s, self.logs))
+        except BaseException:
+            self.down()
+            raise
+
+    def down(self) -> None:
+        if self._supervisor_alive():
+            try:
+                self._request("down")
+            except InfrastructureError:
+                pass  # the sweep below still removes every process
+            self._wait_exit(self._supervisor_pid(), timeout_s=30.0)
+        self._clean_leftovers()
+
+    def status(self) -> list[ServiceStatus]:
+        reported: dict[str, dict[str, Any]] = {}
+        if self._supervisor_alive():
+            reported = {item["name"]: item for item in self._request("status")}
+        return [self._service_status(name, reported.get(name)) for name in self.spec.services]
+
+    def logs(self, service: str, tail: int = 50) -> str:
+        self.spec.service(service)
+        path = self.run_dir / "logs" / f"{service}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-tail:])
+
+    # per-service operations --------------------------------------------------
+    def kill(self, service: str) -> None:
+        self._operate("kill", service)
+
+    def stop(self, service: str) -> None:
+        self._operate("stop", service)
+
+    def start(self, service: str) -> None:
+        self._operate("start", service)
+
+    def restart(self, service: str) -> None:
+        self._operate("restart", service)
+
+    def pause(self, service: str) -> None:
+        self._operate("pause", service)
+
+    def unpause(self, service: str) -> None:
+        self._operate("unpause", service)
+
+    # internals ---------------------------------------------------------------
+    def _operate(self, op: str, service: str) -> None:
+        self.spec.service(service)
+        if not self._supervisor_alive():
+            raise InfrastructureError(
+                f"the local stack '{self.settings.project}' is not up", "start it: failover stack up --backend local"
+            )
+        self._request(op, service)
+
+    def _start_supervisor(self) -> None:
+        if self.run_dir.exists():
+            shutil.rmtree(self.run_dir)
+        self.run_dir.mkdir(parents=True)
+        plans = plan_stack(self.spec, self.run_dir)
+        ensure_ports_free((port, f"{plan.name} listen port") for plan in plans for port in plan.listen_ports)
+        (self.run_dir / "plan.json").write_text(json.dumps([plan.to_json() for plan in plans], indent=1))
+        with open(self.run_dir / "supervisor.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "harness.stack.supervisor", str(self.run_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        (self.run_dir / "supervisor.pid").write_text(str(process.pid))
+        deadline = time.monotonic() + 10.0
+        while not (self.run_dir / "control.sock").exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise InfrastructureError(
+                    "the local supervisor did not start", f"see {self.run_dir / 'supervisor.log'}"
+                )
+            time.sleep(0.02)
+
+    def _service_status(self, name: str, reported: dict[str, Any] | None) -> ServiceStatus:
+        endpoints = tuple(f"{LOOPBACK}:{port.host_port}" for port in self.spec.services[name].ports)
+        if reported is None:
+            return ServiceStatus(name, "missing", "none", endpoints)
+        return ServiceStatus(
+            name=name,
+            state=reported["state"],
+            health=reported["health"],
+            endpoints=endpoints,
+            restarts=reported["restarts"],
+            ref=str(reported["pid"] or ""),
+        )
+
+    def _request(self, op: str, service: str | None = None) -> Any:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.settimeout(_CONTROL_TIMEOUT_S)
+                connection.connect(str(self.run_dir / "control.sock"))
+                connection.sendall(json.dumps({"op": op, "service": service}).encode() + b"\n")
+                reply = json.loads(connection.makefile("rb").readline() or b"{}")
+        except (OSError, ValueError) as error:
+            raise InfrastructureError(f"the local supervisor did not answer '{op}': {error}") from error
+        if not reply.get("ok"):
+            raise InfrastructureError(f"local supervisor: {op} {service or ''} failed: {reply.get('error')}")
+        return reply.get("result")
+
+    def _supervisor_pid(self) -> int | None:
+        try:
+            return int((self.run_dir / "supervisor.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _supervisor_alive(self) -> bool:
+        pid = self._supervisor_pid()
+        return pid is not None and _alive(pid) and (self.run_dir / "control.sock").exists()
+
+    def _clean_leftovers(self) -> None:
+        """Kill whatever a dead supervisor left behind, from its pid records."""
+        try:
+            records = json.loads((self.run_dir / "state.json").read_text())["processes"]
+        except (OSError, ValueError, KeyError):
+            records = []
+        for pid, started in records:
+            if _alive(pid) and _start_time(pid) == started:
+                _kill_group(pid)
+                self._wait_exit(pid, timeout_s=5.0)
+        for name in ("control.sock", "supervisor.pid", "state.json"):
+            (self.run_dir / name).unlink(missing_ok=True)
+
+    @staticmethod
+    def _wait_exit(pid: int | None, timeout_s: float) -> None:
+        if pid is None:
+            return
+        try:
+            psutil.Process(pid).wait(timeout=timeout_s)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:
+            _kill_group(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def _kill_group(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError):
+            pass

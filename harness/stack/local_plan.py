@@ -1,0 +1,141 @@
+"""Derives host processes from the compose declaration, for the local backend.
+
+Rules (the only ones; see compose/docker-compose.yml):
+- Every service listens on a port unique in the stack, so a service hostname
+  or 0.0.0.0 followed by `:port` (anywhere), or standing alone as a command
+  argument, becomes 127.0.0.1.
+- A container path under a bind mount becomes the mount's host path.
+- Files listed in a service's `x-local.render` are copied into the service's
+  run directory with the hostname rule applied, and their paths point there.
+- `python` is the harness's own interpreter; other programs come from PATH
+  (or `.tools/bin`, where `make` installs Toxiproxy).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from harness.errors import MissingBinary
+from harness.stack.base import LOOPBACK
+from harness.stack.spec import REPO_ROOT, ServiceSpec, StackSpec
+
+TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
+_INSTALL_HINTS = {
+    "haproxy": "apt-get install -y haproxy",
+    "redis-server": "apt-get install -y redis-server",
+    "redis-sentinel": "apt-get install -y redis-sentinel",
+    "redis-cli": "apt-get install -y redis-tools",
+    "toxiproxy-server": "bash compose/setup/toxiproxy.sh (installs it into .tools/bin with `go install`)",
+}
+_ANY_ADDRESS = "0.0.0.0"
+
+
+@dataclass(frozen=True)
+class ProcessPlan:
+    """One service as a host process: everything the supervisor needs to run it."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    restart: str
+    depends_on: list[str]
+    listen_ports: list[int]
+    healthcheck: list[str] | None
+    health_interval_s: float
+    health_timeout_s: float
+    health_retries: int
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class _Rewriter:
+    """Applies the hostname and path rules of this module to one service."""
+
+    def __init__(self, spec: StackSpec, service: ServiceSpec, service_dir: Path) -> None:
+        names = sorted([*spec.services, _ANY_ADDRESS], key=len, reverse=True)
+        alternatives = "|".join(re.escape(name) for name in names)
+        self._hosts = set(names)
+        self._host_port = re.compile(rf"(?<![\w.-])(?:{alternatives}):(?=\d)")
+        self._listen = re.compile(rf"(?<![\w.-]){re.escape(_ANY_ADDRESS)}:(\d+)")
+        self._mounts = sorted(service.mounts, key=lambda mount: len(mount.target), reverse=True)
+        self._rendered: dict[str, str] = {}
+        self.listen_ports: set[int] = {port.host_port for port in service.ports}
+        for target in service.render:
+            self._rendered[target] = str(self._render(target, service_dir))
+
+    def text(self, value: str) -> str:
+        self.listen_ports.update(int(port) for port in self._listen.findall(value))
+        return self._host_port.sub(f"{LOOPBACK}:", value)
+
+    def arg(self, value: str) -> str:
+        """A command argument: a bare hostname is an address here (`--replicaof redis-1 16379`)."""
+        return LOOPBACK if value in self._hosts else self.value(value)
+
+    def value(self, value: str) -> str:
+        """An environment value: only `host:port` is an address (SERVER_NAME=model-a stays a name)."""
+        return self.path(self.text(value))
+
+    def path(self, value: str) -> str:
+        if value in self._rendered:
+            return self._rendered[value]
+        for mount in self._mounts:
+            if value == mount.target or value.startswith(mount.target.rstrip("/") + "/"):
+                return str(mount.source) + value[len(mount.target.rstrip("/")) :]
+        return value
+
+    def _render(self, target: str, service_dir: Path) -> Path:
+        source = Path(self.path(target))
+        rendered = service_dir / source.name
+        rendered.write_text(self.text(source.read_text()))
+        return rendered
+
+
+def find_executable(program: str) -> str:
+    if program in ("python", "python3"):
+        return sys.executable
+    found = shutil.which(program) or shutil.which(program, path=str(TOOLS_BIN))
+    if found is None:
+        raise MissingBinary(program, _INSTALL_HINTS.get(program, f"install '{program}'"))
+    return found
+
+
+def plan_service(spec: StackSpec, service: ServiceSpec, run_dir: Path) -> ProcessPlan:
+    service_dir = run_dir / service.name
+    service_dir.mkdir(parents=True, exist_ok=True)
+    rewrite = _Rewriter(spec, service, service_dir)
+    argv = [find_executable(service.command[0]), *(rewrite.arg(part) for part in service.command[1:])]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **{k: rewrite.value(v) for k, v in service.environment.items()}}
+    cwd = rewrite.path(service.working_dir) if service.working_dir else ""
+    check = service.healthcheck
+    return ProcessPlan(
+        name=service.name,
+        argv=argv,
+        env=env,
+        cwd=cwd if cwd and Path(cwd).is_dir() and cwd != service.working_dir else str(service_dir),
+        restart=service.restart,
+        depends_on=list(service.depends_on),
+        listen_ports=sorted(rewrite.listen_ports),
+        healthcheck=_health_argv(check.test, rewrite) if check else None,
+        health_interval_s=check.interval_s if check else 0.0,
+        health_timeout_s=check.timeout_s if check else 0.0,
+        health_retries=check.retries if check else 0,
+    )
+
+
+def _health_argv(test: tuple[str, ...], rewrite: _Rewriter) -> list[str]:
+    kind, *rest = test
+    if kind == "CMD-SHELL":
+        return ["/bin/sh", "-c", rewrite.text(rest[0])]
+    return [find_executable(rest[0]), *(rewrite.arg(part) for part in rest[1:])]
+
+
+def plan_stack(spec: StackSpec, run_dir: Path) -> list[ProcessPlan]:
+    """Every service as a process plan, in start order."""
+    return [plan_service(spec, spec.services[name], run_dir) for name in spec.start_order()]

@@ -1,0 +1,332 @@
+"""The local backend's supervisor: runs a stack's services as host processes.
+
+Started detached by `LocalStack.up` as `python -m harness.stack.supervisor RUN_DIR`,
+it outlives the command that started it (like dockerd does for containers):
+- starts each service of RUN_DIR/plan.json in its own session (so signals
+  reach the whole process group), output appended to RUN_DIR/logs/NAME.log;
+- restarts services that die on their own, per their compose restart policy,
+  with Docker's doubling back-off; a service the operator killed or stopped
+  stays down until started, exactly as with `docker kill`;
+- runs each service's healthcheck on its interval (healthy / unhealthy after
+  `retries` consecutive failures, as Docker does);
+- answers one JSON request per connection on RUN_DIR/control.sock;
+- records every pid in RUN_DIR/state.json so `down` can clean up even if the
+  supervisor itself was killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from harness.stack.local_plan import ProcessPlan
+
+STOP_GRACE_S = 10.0
+_MAX_BACKOFF_S = 10.0
+_RESET_BACKOFF_AFTER_S = 10.0
+
+
+@dataclass
+class Child:
+    plan: ProcessPlan
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    desired: str = "running"
+    paused: bool = False
+    restarts: int = 0
+    backoff_s: float = 0.1
+    restart_at: float | None = None
+    started_at: float = 0.0
+    exit_code: int | None = None
+    health: str = "none"
+    failures: int = 0
+    generation: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def state(self) -> str:
+        if self.running:
+            return "paused" if self.paused else "running"
+        if self.restart_at is not None:
+            return "restarting"
+        return "stopped" if self.desired == "stopped" else "exited"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.plan.name,
+            "state": self.state(),
+            "health": self.health if self.running else "none",
+            "pid": self.process.pid if self.running and self.process else None,
+            "restarts": self.restarts,
+            "exit_code": self.exit_code,
+            "ports": self.plan.listen_ports,
+        }
+
+
+class Supervisor:
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        plans = [ProcessPlan(**item) for item in json.loads((run_dir / "plan.json").read_text())]
+        (run_dir / "logs").mkdir(exist_ok=True)
+        self.children = {plan.name: Child(plan, run_dir / "logs" / f"{plan.name}.log") for plan in plans}
+        self.shutdown = threading.Event()
+        self.state_lock = threading.Lock()
+
+    # lifecycle -----------------------------------------------------------
+    def serve(self) -> None:
+        server = self._listen()
+        threading.Thread(target=self._accept_loop, args=(server,), daemon=True).start()
+        for child in self.children.values():
+            self._spawn(child)
+            threading.Thread(target=self._health_loop, args=(child,), daemon=True).start()
+        while not self.shutdown.is_set():
+            for child in self.children.values():
+                self._reap_or_restart(child)
+            self.shutdown.wait(0.05)
+        server.close()
+
+    def stop_all(self) -> None:
+        for child in reversed(list(self.children.values())):
+            self.stop(child, grace_s=5.0)
+        self._write_state()
+
+    # operations ----------------------------------------------------------
+    def start(self, child: Child) -> None:
+        with child.lock:
+            child.desired = "running"
+            if not child.running:
+                child.restart_at = None
+                self._spawn(child)
+
+    def stop(self, child: Child, grace_s: float = STOP_GRACE_S) -> None:
+        with child.lock:
+            child.desired = "stopped"
+            child.restart_at = None
+            process = child.process
+            if process is None or process.poll() is not None:
+                return
+            self._signal(child, signal.SIGTERM)
+            if child.paused:
+                self._signal(child, signal.SIGCONT)
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            self._signal(child, signal.SIGKILL)
+            process.wait()
+
+    def kill(self, child: Child) -> None:
+        with child.lock:
+            child.desired = "stopped"
+            child.restart_at = None
+            process = child.process
+            self._signal(child, signal.SIGKILL)
+        if process is not None:
+            process.wait()
+
+    def pause(self, child: Child) -> None:
+        with child.lock:
+            if child.running and not child.paused:
+                self._signal(child, signal.SIGSTOP)
+                child.paused = True
+
+    def unpause(self, child: Child) -> None:
+        with child.lock:
+            if child.paused:
+                self._signal(child, signal.SIGCONT)
+                child.paused = False
+
+    def restart(self, child: Child) -> None:
+        self.stop(child)
+        self.start(child)
+
+    # internals -----------------------------------------------------------
+    def _spawn(self, child: Child) -> None:
+        plan = child.plan
+        with child.lock, open(child.log_path, "ab") as log:
+            log.write(f"--- {time.strftime('%H:%M:%S')} starting {plan.name}: {' '.join(plan.argv)}\n".encode())
+            log.flush()
+            child.process = subprocess.Popen(
+                plan.argv,
+                cwd=plan.cwd,
+                env=plan.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            child.started_at = time.monotonic()
+            child.paused = False
+            child.health = "starting" if plan.healthcheck else "none"
+            child.failures = 0
+            child.generation += 1
+        self._write_state()
+
+    def _reap_or_restart(self, child: Child) -> None:
+        with child.lock:
+            process = child.process
+            if process is not None and process.poll() is not None:
+                self._on_exit(child, process.returncode)
+            if child.restart_at is not None and time.monotonic() >= child.restart_at:
+                child.restart_at = None
+                child.restarts += 1
+                self._spawn(child)
+
+    def _on_exit(self, child: Child, code: int) -> None:
+        child.process = None
+        child.exit_code = code
+        child.paused = False
+        with open(child.log_path, "ab") as log:
+            log.write(f"--- {time.strftime('%H:%M:%S')} {child.plan.name} exited with code {code}\n".encode())
+        if child.desired == "running" and self._policy_restarts(child.plan.restart, code):
+            if time.monotonic() - child.started_at > _RESET_BACKOFF_AFTER_S:
+                child.backoff_s = 0.1
+            child.restart_at = time.monotonic() + child.backoff_s
+            child.backoff_s = min(child.backoff_s * 2, _MAX_BACKOFF_S)
+        self._write_state()
+
+    @staticmethod
+    def _policy_restarts(policy: str, code: int) -> bool:
+        if policy in ("always", "unless-stopped"):
+            return True
+        return policy.startswith("on-failure") and code != 0
+
+    @staticmethod
+    def _signal(child: Child, signum: int) -> None:
+        if child.process is None or child.process.poll() is not None:
+            return
+        try:
+            os.killpg(child.process.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def _health_loop(self, child: Child) -> None:
+        plan = child.plan
+        if not plan.healthcheck:
+            return
+        while not self.shutdown.is_set():
+            generation = child.generation
+            if child.running and not child.paused:
+                healthy = self._run_check(plan)
+                with child.lock:
+                    if child.generation == generation and child.running:
+                        child.failures = 0 if healthy else child.failures + 1
+                        if healthy:
+                            child.health = "healthy"
+                        elif child.failures >= plan.health_retries:
+                            child.health = "unhealthy"
+            elif child.paused:
+                with child.lock:
+                    child.failures += 1
+                    if child.failures >= plan.health_retries:
+                        child.health = "unhealthy"
+            self.shutdown.wait(plan.health_interval_s)
+
+    @staticmethod
+    def _run_check(plan: ProcessPlan) -> bool:
+        try:
+            result = subprocess.run(
+                plan.healthcheck or [],
+                env=plan.env,
+                cwd=plan.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=plan.health_timeout_s,
+            )
+        except (subprocess.TimeoutExpired, OSError):
+            return False
+        return result.returncode == 0
+
+    def _write_state(self) -> None:
+        """Record (pid, start time) of every process; the start time guards `down` against pid reuse."""
+        processes = [os.getpid(), *(c.process.pid for c in self.children.values() if c.process is not None)]
+        records = [[pid, _start_time(pid)] for pid in processes]
+        with self.state_lock:
+            tmp = self.run_dir / "state.json.tmp"
+            tmp.write_text(json.dumps({"processes": records}))
+            tmp.replace(self.run_dir / "state.json")
+
+    # control socket --------------------------------------------------------
+    def _listen(self) -> socket.socket:
+        path = self.run_dir / "control.sock"
+        path.unlink(missing_ok=True)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(path))
+        server.listen(16)
+        return server
+
+    def _accept_loop(self, server: socket.socket) -> None:
+        while not self.shutdown.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
+
+    def _handle(self, connection: socket.socket) -> None:
+        request: dict[str, Any] = {}
+        with connection, connection.makefile("rwb") as stream:
+            try:
+                request = json.loads(stream.readline())
+                reply = {"ok": True, "result": self._dispatch(request)}
+            except Exception as error:  # one bad request must not take the supervisor down
+                reply = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            stream.write(json.dumps(reply).encode() + b"\n")
+            stream.flush()
+        if request.get("op") == "down":
+            self.shutdown.set()
+
+    def _dispatch(self, request: dict[str, Any]) -> Any:
+        op = request["op"]
+        if op == "status":
+            return [child.describe() for child in self.children.values()]
+        if op == "down":
+            self.stop_all()
+            return None
+        operations = {
+            "start": self.start,
+            "stop": self.stop,
+            "kill": self.kill,
+            "restart": self.restart,
+            "pause": self.pause,
+            "unpause": self.unpause,
+        }
+        operations[op](self.children[request["service"]])
+        return None
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def main() -> None:
+    run_dir = Path(sys.argv[1])
+    supervisor = Supervisor(run_dir)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: supervisor.shutdown.set())
+    try:
+        supervisor.serve()
+    finally:
+        supervisor.stop_all()
+        (run_dir / "control.sock").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+"""Makes the model server package importable (it is run from its own folder)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compose" / "modelserver"))

@@ -1,0 +1,199 @@
+"""The compose backend against the real Docker engine.
+
+Skipped when Docker is unreachable, except in CI (CI=true), where that is a failure.
+The full `up` runs only once the model server and the model fixtures exist.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from harness.errors import PortInUse, StackNotHealthy, UnknownService
+from harness.stack.base import StackSettings
+from harness.stack.compose import PROJECT_LABEL, ComposeStack
+from harness.stack.images import CONTEXT_HASH_LABEL, ensure_stack_image, image_names
+from harness.stack.spec import REPO_ROOT
+
+pytestmark = pytest.mark.compose
+
+PROJECT = "failover-test-compose"
+FIXTURES = REPO_ROOT / "fixtures"
+STACK_CODE_READY = (REPO_ROOT / "compose/modelserver/modelserver/__main__.py").exists() and (
+    FIXTURES / "models/manifest.json"
+).exists()
+
+
+@pytest.fixture(scope="module")
+def client() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as error:  # any failure to reach the engine
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the Docker engine is not reachable: {error}")
+        pytest.skip(f"Docker engine not reachable: {error}")
+    return client
+
+
+@pytest.fixture(scope="module")
+def fixtures_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("fixtures")
+    if FIXTURES.is_dir():
+        shutil.copytree(FIXTURES, target, dirs_exist_ok=True)
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _settings(fixtures_dir: Path, **overrides: int) -> StackSettings:
+    """Non-default gateway/stats/toxiproxy ports, so a stack on the defaults does not collide."""
+    ports = {"gateway_port": _free_port(), "stats_port": _free_port(), "toxiproxy_port": _free_port()}
+    return StackSettings(project=PROJECT, fixtures_dir=fixtures_dir, **{**ports, **overrides})
+
+
+def _leftovers(client: docker.DockerClient) -> list[str]:
+    filters = {"label": f"{PROJECT_LABEL}={PROJECT}"}
+    return (
+        [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]
+        + [f"network {n.name}" for n in client.networks.list(filters=filters)]
+        + [f"volume {v.name}" for v in client.volumes.list(filters=filters)]
+    )
+
+
+@pytest.fixture
+def stack(client: docker.DockerClient, fixtures_dir: Path) -> Iterator[ComposeStack]:
+    stack = ComposeStack(_settings(fixtures_dir))
+    yield stack
+    stack.down()
+
+
+def test_image_build_is_cached(client: docker.DockerClient) -> None:
+    env = dict(os.environ)
+    ensure_stack_image(env, progress=False, client=client)
+    assert ensure_stack_image(env, progress=False, client=client) == 0
+    image, _ = image_names(env)
+    assert client.images.get(image).labels.get(CONTEXT_HASH_LABEL)
+
+
+def test_down_with_nothing_up_leaves_nothing(client: docker.DockerClient, stack: ComposeStack) -> None:
+    stack.down()
+    assert _leftovers(client) == []
+    assert {status.state for status in stack.status()} == {"missing"}
+
+
+def test_port_in_use_is_named_and_nothing_starts(client: docker.DockerClient, fixtures_dir: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        stack = ComposeStack(_settings(fixtures_dir, gateway_port=port))
+        with pytest.raises(PortInUse) as raised:
+            stack.up(timeout_s=30, progress=False)
+    assert f"port {port} (gateway published port)" in raised.value.message
+    assert _leftovers(client) == []
+
+
+def test_unknown_service_suggests_the_close_name(stack: ComposeStack) -> None:
+    with pytest.raises(UnknownService) as raised:
+        stack.kill("modle-a")
+    assert "did you mean 'model-a'?" in raised.value.tip
+    with pytest.raises(UnknownService):
+        stack.logs("gatway")
+
+
+def test_failed_up_is_brought_down(client: docker.DockerClient, stack: ComposeStack) -> None:
+    with pytest.raises(StackNotHealthy):
+        stack.up(timeout_s=0.1, progress=False)
+    assert _leftovers(client) == []
+
+
+@pytest.fixture(scope="module")
+def running(client: docker.DockerClient, fixtures_dir: Path) -> Iterator[ComposeStack]:
+    if not STACK_CODE_READY:
+        pytest.skip("the model server or the model fixtures are not there yet")
+    stack = ComposeStack(_settings(fixtures_dir))
+    started = time.monotonic()
+    stack.up(timeout_s=120, progress=False)
+    print(f"\nstack up in {time.monotonic() - started:.1f}s")
+    yield stack
+    stack.down()
+    assert _leftovers(client) == []
+
+
+def _state(stack: ComposeStack, service: str) -> str:
+    return next(status.state for status in stack.status() if status.name == service)
+
+
+def _wait_ready(stack: ComposeStack, service: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if next(s for s in stack.status() if s.name == service).ready:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{service} not ready after {timeout_s}s:\n{stack.logs(service)}")
+
+
+def test_up_reports_every_service_ready_on_loopback(running: ComposeStack) -> None:
+    statuses = running.status()
+    assert [s.name for s in statuses] == list(running.spec.services)
+    assert all(s.ready for s in statuses), statuses
+    gateway = statuses[0]
+    assert gateway.endpoints == (
+        f"127.0.0.1:{running.settings.gateway_port}",
+        f"127.0.0.1:{running.settings.stats_port}",
+    )
+    assert gateway.ref
+    with socket.create_connection(("127.0.0.1", running.settings.gateway_port), timeout=2):
+        pass
+
+
+def test_kill_stays_down_until_started(running: ComposeStack) -> None:
+    running.kill("model-b")
+    time.sleep(1.5)  # long enough for a restart policy to act, if it did
+    assert _state(running, "model-b") == "exited"
+    running.start("model-b")
+    _wait_ready(running, "model-b")
+
+
+def test_stop_then_start(running: ComposeStack) -> None:
+    running.stop("model-fallback")
+    assert _state(running, "model-fallback") == "stopped"
+    running.start("model-fallback")
+    _wait_ready(running, "model-fallback")
+
+
+def test_pause_and_unpause(running: ComposeStack) -> None:
+    running.pause("redis-2")
+    assert _state(running, "redis-2") == "paused"
+    running.unpause("redis-2")
+    assert _state(running, "redis-2") == "running"
+
+
+def test_disconnect_and_reconnect_keep_dns(running: ComposeStack, client: docker.DockerClient) -> None:
+    network = f"{PROJECT}_default"
+    running.disconnect("model-a")
+    container = client.containers.get(next(s.ref for s in running.status() if s.name == "model-a"))
+    assert network not in container.attrs["NetworkSettings"]["Networks"]
+    running.reconnect("model-a")
+    container.reload()
+    assert "model-a" in container.attrs["NetworkSettings"]["Networks"][network]["Aliases"]
+    gateway = client.containers.get(next(s.ref for s in running.status() if s.name == "gateway"))
+    probe = gateway.exec_run(["python", "-c", "import socket; print(socket.gethostbyname('model-a'))"])
+    assert probe.exit_code == 0, probe.output
+
+
+def test_restart_keeps_the_service(running: ComposeStack) -> None:
+    running.restart("toxiproxy")
+    _wait_ready(running, "toxiproxy")

@@ -1,0 +1,231 @@
+"""The model server as a real process against real Redis + Sentinel."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from _procs import (
+    HOST,
+    MODELSERVER_DIR,
+    REPO,
+    Proc,
+    command,
+    free_port,
+    start_modelserver,
+    start_redis,
+    start_sentinel,
+    wait_for,
+)
+
+MASTER = "predictions"
+MODELS = REPO / "fixtures" / "models"
+VALIDATION = REPO / "fixtures" / "requests" / "validation.jsonl"
+FEATURES = json.loads((REPO / "fixtures" / "requests" / "predict.jsonl").read_text().splitlines()[0])["features"]
+HEADERS = ("x-served-by", "x-model-version", "x-degraded", "x-request-id")
+READY_TIMEOUT = 10
+
+
+@dataclass
+class RedisStack:
+    primary_port: int
+    sentinel_port: int
+    primary: Proc
+
+
+@dataclass
+class Server:
+    url: str
+    proc: Proc
+    started: float
+
+
+def start_stack(workdir: Path, request: pytest.FixtureRequest) -> RedisStack:
+    """Primary + replica (never promotable) + one Sentinel, stopped at teardown."""
+    primary_port, replica_port, sentinel_port = free_port(), free_port(), free_port()
+    primary = start_redis(workdir, primary_port)
+    request.addfinalizer(primary.stop)
+    replica = start_redis(workdir, replica_port, replica_of=primary_port)
+    request.addfinalizer(replica.stop)
+    sentinel = start_sentinel(workdir, sentinel_port, primary_port, MASTER)
+    request.addfinalizer(sentinel.stop)
+    return RedisStack(primary_port, sentinel_port, primary)
+
+
+def start_server(
+    workdir: Path, stack: RedisStack, request: pytest.FixtureRequest, **overrides: str
+) -> Server:
+    port = free_port()
+    primary = f"{HOST}:{stack.primary_port}"
+    env = {
+        "SERVER_NAME": "model-a",
+        "LISTEN": f"{HOST}:{port}",
+        "REGISTRY_DIR": str(MODELS),
+        "VALIDATION_FILE": str(VALIDATION),
+        "SENTINELS": f"{HOST}:{stack.sentinel_port}",
+        "SENTINEL_MASTER": MASTER,
+        "REDIS_ROUTES": f"{primary}={primary}",
+        **overrides,
+    }
+    started = time.monotonic()
+    proc = start_modelserver(workdir, env)
+    request.addfinalizer(proc.stop)
+    url = f"http://{HOST}:{port}"
+    proc.await_ready(lambda: httpx.get(f"{url}/healthz").status_code == 200, READY_TIMEOUT, "healthz")
+    return Server(url, proc, started)
+
+
+def wait_ready(server: Server) -> None:
+    server.proc.await_ready(
+        lambda: httpx.get(f"{server.url}/readyz").status_code == 200,
+        READY_TIMEOUT - (time.monotonic() - server.started),
+        "readyz 200",
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> RedisStack:
+    return start_stack(tmp_path_factory.mktemp("redis"), request)
+
+
+@pytest.fixture(scope="module")
+def server(stack: RedisStack, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Server:
+    return start_server(tmp_path_factory.mktemp("server"), stack, request)
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    wait_ready(server)
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        yield http
+
+
+def assert_serving_headers(response: httpx.Response, version: str = "v2") -> None:
+    assert all(name in response.headers for name in HEADERS), response.headers
+    assert response.headers["x-served-by"] == "model-a"
+    assert response.headers["x-model-version"] == version
+    assert response.headers["x-degraded"] == "false"
+
+
+def test_becomes_ready_within_10_seconds(server: Server) -> None:
+    wait_ready(server)
+    assert time.monotonic() - server.started < READY_TIMEOUT
+    body = httpx.get(f"{server.url}/readyz").json()
+    assert body["ready"] is True and body["version"] == "v2"
+
+
+def test_predict_is_stored_on_the_primary_before_the_answer(client: httpx.Client, stack: RedisStack) -> None:
+    response = client.post("/predict", json={"features": FEATURES}, headers={"X-Request-Id": "it-predict-1"})
+    assert response.status_code == 200, response.text
+    assert_serving_headers(response)
+    assert response.headers["x-request-id"] == "it-predict-1"
+    body = response.json()
+    assert body == {
+        "prediction": body["prediction"],
+        "model_version": "v2",
+        "server": "model-a",
+        "degraded": False,
+        "request_id": "it-predict-1",
+    }
+    stored = json.loads(command(stack.primary_port, "GET", "pred:it-predict-1"))
+    assert stored["prediction"] == body["prediction"]
+    assert (stored["id"], stored["version"], stored["server"]) == ("it-predict-1", "v2", "model-a")
+    assert abs(stored["t"] - time.time()) < 60
+
+
+def test_request_id_is_generated_when_absent(client: httpx.Client) -> None:
+    response = client.post("/predict", json={"features": FEATURES})
+    request_id = response.headers["x-request-id"]
+    assert len(request_id) == 32 and response.json()["request_id"] == request_id
+
+
+@pytest.mark.parametrize("features", [FEATURES[:63], [*FEATURES[:63], "1"], [*FEATURES[:63], True], None])
+def test_invalid_features_are_422_with_headers(client: httpx.Client, features: object) -> None:
+    response = client.post("/predict", json={"features": features}, headers={"X-Request-Id": "bad"})
+    assert response.status_code == 422
+    assert_serving_headers(response)
+    assert response.headers["x-request-id"] == "bad"
+
+
+def test_version_and_metrics(client: httpx.Client) -> None:
+    version = client.get("/version").json()
+    assert version["version"] == "v2" and version["alias"] == "champion" and len(version["sha256"]) == 64
+    metrics = client.get("/metrics")
+    assert_serving_headers(metrics)
+    for name in ("modelserver_requests_total", "modelserver_request_duration_seconds_bucket",
+                 "modelserver_store_write_failures_total", "modelserver_model_ready 1.0", "modelserver_model_info"):
+        assert name in metrics.text
+
+
+def test_unknown_path_still_carries_headers(client: httpx.Client) -> None:
+    response = client.get("/nope")
+    assert response.status_code == 404
+    assert_serving_headers(response)
+
+
+def test_tampered_artifact_stays_not_ready(
+    stack: RedisStack, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    registry = Path(shutil.copytree(MODELS, tmp_path / "models"))
+    artifact = registry / "v2" / "model.json"
+    data = bytearray(artifact.read_bytes())
+    data[data.index(b"1")] = ord("2")
+    artifact.write_bytes(bytes(data))
+    server = start_server(tmp_path, stack, request, REGISTRY_DIR=str(registry))
+
+    wait_for(lambda: "sha256" in httpx.get(f"{server.url}/readyz").text, READY_TIMEOUT, "sha256 reason")
+    time.sleep(1)  # long past a normal start: still not ready, still alive
+    ready = httpx.get(f"{server.url}/readyz")
+    assert ready.status_code == 503 and "sha256 mismatch" in ready.json()["reason"]
+    assert ready.headers["x-model-version"] == "none"
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+    assert httpx.post(f"{server.url}/predict", json={"features": FEATURES}).status_code == 503
+    assert server.proc.popen.poll() is None
+    assert "sha256 mismatch" in server.proc.output()
+
+
+def test_unrouted_primary_is_an_error_not_a_direct_connection(
+    stack: RedisStack, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    server = start_server(tmp_path, stack, request, REDIS_ROUTES=f"redis-9:1={HOST}:{stack.primary_port}")
+    wait_for(lambda: "REDIS_ROUTES" in httpx.get(f"{server.url}/readyz").text, READY_TIMEOUT, "route reason")
+    assert httpx.get(f"{server.url}/readyz").status_code == 503
+    response = httpx.post(f"{server.url}/predict", json={"features": FEATURES}, headers={"X-Request-Id": "unrouted"})
+    assert response.status_code == 503 and "REDIS_ROUTES" in response.json()["reason"]
+    assert command(stack.primary_port, "EXISTS", "pred:unrouted") == 0
+
+
+def test_predict_is_503_when_the_primary_is_gone(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    stack = start_stack(tmp_path / "redis", request)  # own stack: this test kills its primary
+    server = start_server(tmp_path, stack, request)
+    wait_ready(server)
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        assert http.post("/predict", json={"features": FEATURES}).status_code == 200
+        stack.primary.stop()
+        response = http.post("/predict", json={"features": FEATURES})
+        assert response.status_code == 503, response.text
+        assert_serving_headers(response)
+        assert response.json()["error"] == "prediction not stored"
+        wait_for(lambda: http.get("/readyz").status_code == 503, 5, "readyz 503")
+        assert "modelserver_store_write_failures_total 1.0" in http.get("/metrics").text
+
+
+def test_config_error_exits_naming_the_variable() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "modelserver"],
+        cwd=MODELSERVER_DIR,
+        env={"SERVER_NAME": "model-a", "LISTEN": "nowhere"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "LISTEN" in result.stderr and "host:port" in result.stderr
