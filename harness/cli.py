@@ -13,9 +13,9 @@ import os
 import sys
 from typing import Annotated, Optional
 
-import click
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from harness import __version__
 from harness.errors import EXIT_BAD_INPUT, HarnessError
@@ -143,12 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         if error.tip:
             errors.print(f"[bold]TIP:[/] {error.tip}")
         return error.exit_code
-    except click.exceptions.Exit as exit_:
+    except typer.Exit as exit_:
         return exit_.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         return 130
-    except click.ClickException as error:
-        error.show()
+    except TyperException as error:  # usage errors: unknown option, bad value
+        show = getattr(error, "show", None)
+        show() if show else print(f"ERROR: {error.format_message()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return result if isinstance(result, int) else 0
 

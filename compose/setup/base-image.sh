@@ -20,7 +20,7 @@ command -v debootstrap >/dev/null || {
 }
 
 rootfs=$(mktemp -d /var/tmp/failover-rootfs.XXXXXX)
-trap 'rm -rf "$rootfs"' EXIT
+trap 'rm -rf "$rootfs" "$rootfs.log"' EXIT
 start=$(date +%s)
 echo "building base image $image from $mirror (a few minutes, once)"
 debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 || {
@@ -34,5 +34,4 @@ tar -C "$rootfs" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   - "$image" >/dev/null
-rm -f "$rootfs.log"
 echo "base image $image built in $(( $(date +%s) - start )) s"

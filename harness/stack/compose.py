@@ -118,22 +118,22 @@ class ComposeStack(Stack):
     # faults
 
     def kill(self, service: str) -> None:
-        self._act(service, "kill", lambda c: c.kill())
+        self._act(service, "kill")
 
     def stop(self, service: str) -> None:
-        self._act(service, "stop", lambda c: c.stop(timeout=10))
+        self._act(service, "stop", timeout=10)
 
     def start(self, service: str) -> None:
-        self._act(service, "start", lambda c: c.start())
+        self._act(service, "start")
 
     def restart(self, service: str) -> None:
-        self._act(service, "restart", lambda c: c.restart(timeout=10))
+        self._act(service, "restart", timeout=10)
 
     def pause(self, service: str) -> None:
-        self._act(service, "pause", lambda c: c.pause())
+        self._act(service, "pause")
 
     def unpause(self, service: str) -> None:
-        self._act(service, "unpause", lambda c: c.unpause())
+        self._act(service, "unpause")
 
     def disconnect(self, service: str) -> None:
         """Take the service's container off every network of the project."""
@@ -142,7 +142,7 @@ class ComposeStack(Stack):
         taken_off = self._disconnected.setdefault(service, [])
         for network in self._project_networks():
             if network.name in attached:
-                _docker_call(f"disconnect {service} from {network.name}", lambda: network.disconnect(container))
+                _docker_call(f"disconnect {service} from {network.name}", network.disconnect, container)
                 taken_off.append(network.name)
 
     def reconnect(self, service: str) -> None:
@@ -156,10 +156,8 @@ class ComposeStack(Stack):
         for name in names:
             if name in attached:
                 continue
-            network = _docker_call(f"find network {name}", lambda: self.client.networks.get(name))
-            _docker_call(
-                f"reconnect {service} to {name}", lambda: network.connect(container, aliases=[service])
-            )
+            network = _docker_call(f"find network {name}", self.client.networks.get, name)
+            _docker_call(f"reconnect {service} to {name}", network.connect, container, aliases=[service])
 
     # helpers
 
@@ -189,7 +187,7 @@ class ComposeStack(Stack):
 
     def _containers_by_service(self) -> dict[str, Container]:
         filters = {"label": [f"{PROJECT_LABEL}={self.settings.project}", f"{ONEOFF_LABEL}=False"]}
-        containers = self.client.containers.list(all=True, filters=filters)
+        containers = self.client.containers.list(all=True, filters=filters, ignore_removed=True)
         return {container.labels[SERVICE_LABEL]: container for container in containers}
 
     def _container(self, service: str) -> Container:
@@ -202,9 +200,10 @@ class ComposeStack(Stack):
             )
         return container
 
-    def _act(self, service: str, verb: str, action: Callable[[Container], Any]) -> None:
+    def _act(self, service: str, verb: str, **kwargs: Any) -> None:
+        """Call the container method named `verb` (kill, stop, ...) on the service's container."""
         container = self._container(service)
-        _docker_call(f"{verb} {service}", lambda: action(container))
+        _docker_call(f"{verb} {service}", getattr(container, verb), **kwargs)
 
     def _project_networks(self) -> list[Network]:
         return self.client.networks.list(filters=self._project_filter())
@@ -217,11 +216,11 @@ class ComposeStack(Stack):
     def _sweep(self) -> None:
         """Force-remove every container, network and volume still labelled with the project."""
         for container in self.client.containers.list(all=True, filters=self._project_filter()):
-            _ignore_missing(lambda: container.remove(force=True, v=True))
+            _ignore_missing(container.remove, force=True, v=True)
         for network in self._project_networks():
             _ignore_missing(network.remove)
         for volume in self.client.volumes.list(filters=self._project_filter()):
-            _ignore_missing(lambda: volume.remove(force=True))
+            _ignore_missing(volume.remove, force=True)
 
 
 def _service_status(name: str, container: Container | None, endpoints: tuple[str, ...]) -> ServiceStatus:
@@ -239,8 +238,11 @@ def _service_status(name: str, container: Container | None, endpoints: tuple[str
 
 
 def _service_state(state: dict[str, Any]) -> ServiceState:
-    """Docker's status in our terms: a container that ended on request (or never ran) is "stopped",
-    one that crashed or was SIGKILLed is "exited"."""
+    """Docker's status in our terms.
+
+    A container that ended on request (SIGTERM, exit 0) or never ran is "stopped";
+    one that crashed or was SIGKILLed is "exited".
+    """
     status = state.get("Status", "")
     if status in _DIRECT_STATES:
         return _DIRECT_STATES[status]
@@ -253,16 +255,16 @@ def _health(state: dict[str, Any]) -> Health:
     return _HEALTH.get((state.get("Health") or {}).get("Status", ""), "none")
 
 
-def _docker_call(what: str, call: Callable[[], Any]) -> Any:
+def _docker_call(what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
-        return call()
+        return call(*args, **kwargs)
     except APIError as error:
         raise InfrastructureError(f"cannot {what}: {error.explanation or error}") from error
 
 
-def _ignore_missing(call: Callable[[], Any]) -> None:
+def _ignore_missing(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Removal races with Compose's own `down`: an object already gone is fine."""
     try:
-        call()
+        call(*args, **kwargs)
     except NotFound:
         pass

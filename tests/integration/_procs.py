@@ -87,14 +87,20 @@ class Proc:
         return self.log.read_text(errors="replace")
 
 
-def start_redis(workdir: Path, port: int, replica_of: int | None = None) -> Proc:
-    """A Redis node without persistence; a replica gets priority 0, so
-    Sentinel can never promote it (tests choose when a failover is possible)."""
+def start_redis(workdir: Path, port: int, replica_of: int | None = None, promotable: bool = False) -> Proc:
+    """A Redis node without persistence. A replica is returned once in sync;
+    unless promotable it has priority 0, so Sentinel can never promote it.
+    No diskless-sync delay: the default makes a new replica wait 5 s."""
     args = ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
+    args += ["--repl-diskless-sync-delay", "0"]
     if replica_of is not None:
-        args += ["--replicaof", HOST, str(replica_of), "--replica-priority", "0"]
+        args += ["--replicaof", HOST, str(replica_of), "--replica-priority", "100" if promotable else "0"]
     proc = Proc(args, workdir, f"redis-{port}")
-    proc.await_ready(lambda: bool(command(port, "PING")), 5, f"redis on {port}")
+    if replica_of is None:
+        proc.await_ready(lambda: bool(command(port, "PING")), 5, f"redis on {port}")
+    else:
+        in_sync = lambda: command(port, "INFO", "replication")["master_link_status"] == "up"  # noqa: E731
+        proc.await_ready(in_sync, 5, f"replica on {port} in sync")
     return proc
 
 

@@ -21,6 +21,7 @@ from harness.stack.base import StackSettings
 from harness.stack.compose import PROJECT_LABEL, ComposeStack
 from harness.stack.images import CONTEXT_HASH_LABEL, ensure_stack_image, image_names
 from harness.stack.spec import REPO_ROOT
+from tests.conftest import docker_available, require
 
 pytestmark = pytest.mark.compose
 
@@ -33,14 +34,8 @@ STACK_CODE_READY = (REPO_ROOT / "compose/modelserver/modelserver/__main__.py").e
 
 @pytest.fixture(scope="module")
 def client() -> docker.DockerClient:
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as error:  # any failure to reach the engine
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the Docker engine is not reachable: {error}")
-        pytest.skip(f"Docker engine not reachable: {error}")
-    return client
+    require(docker_available(), "Docker engine not reachable (as root: bash compose/setup/docker.sh)")
+    return docker.from_env()
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +100,22 @@ def test_port_in_use_is_named_and_nothing_starts(client: docker.DockerClient, fi
     assert _leftovers(client) == []
 
 
+def test_down_sweeps_what_compose_leaves_behind(client: docker.DockerClient, stack: ComposeStack) -> None:
+    """Even when Compose itself fails, `down` removes every labelled object, paused containers too."""
+    image, _ = image_names(os.environ)
+    ensure_stack_image(os.environ, progress=False, client=client)
+    labels = {PROJECT_LABEL: PROJECT}
+    network = client.networks.create(f"{PROJECT}_leftover", labels=labels)
+    client.volumes.create(f"{PROJECT}_leftover", labels=labels)
+    container = client.containers.run(
+        image, ["sleep", "300"], detach=True, labels=labels, network=network.name, init=True
+    )
+    container.pause()
+    stack._compose_cmd = ("false",)  # every Compose invocation fails
+    stack.down()
+    assert _leftovers(client) == []
+
+
 def test_unknown_service_suggests_the_close_name(stack: ComposeStack) -> None:
     with pytest.raises(UnknownService) as raised:
         stack.kill("modle-a")
@@ -119,10 +130,21 @@ def test_failed_up_is_brought_down(client: docker.DockerClient, stack: ComposeSt
     assert _leftovers(client) == []
 
 
+def test_interrupted_up_is_brought_down(
+    client: docker.DockerClient, stack: ComposeStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("harness.stack.compose.wait_until_ready", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        stack.up(timeout_s=30, progress=False)
+    assert _leftovers(client) == []
+
+
 @pytest.fixture(scope="module")
 def running(client: docker.DockerClient, fixtures_dir: Path) -> Iterator[ComposeStack]:
-    if not STACK_CODE_READY:
-        pytest.skip("the model server or the model fixtures are not there yet")
+    require(STACK_CODE_READY, "the model server or the model fixtures are missing")
     stack = ComposeStack(_settings(fixtures_dir))
     started = time.monotonic()
     stack.up(timeout_s=120, progress=False)

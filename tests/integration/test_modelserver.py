@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _procs import (
+
+from tests.integration._procs import (
     HOST,
     MODELSERVER_DIR,
     REPO,
@@ -26,6 +27,8 @@ from _procs import (
     wait_for,
 )
 
+pytestmark = pytest.mark.integration
+
 MASTER = "predictions"
 MODELS = REPO / "fixtures" / "models"
 VALIDATION = REPO / "fixtures" / "requests" / "validation.jsonl"
@@ -37,8 +40,14 @@ READY_TIMEOUT = 10
 @dataclass
 class RedisStack:
     primary_port: int
+    replica_port: int
     sentinel_port: int
     primary: Proc
+    sentinel: Proc
+
+    def reported_primary(self) -> str:
+        host, port = command(self.sentinel_port, "SENTINEL", "get-master-addr-by-name", MASTER)
+        return f"{host}:{port}"
 
 
 @dataclass
@@ -48,16 +57,17 @@ class Server:
     started: float
 
 
-def start_stack(workdir: Path, request: pytest.FixtureRequest) -> RedisStack:
-    """Primary + replica (never promotable) + one Sentinel, stopped at teardown."""
+def start_stack(workdir: Path, request: pytest.FixtureRequest, promotable: bool = False) -> RedisStack:
+    """Primary + replica + one Sentinel, stopped at teardown. Unless promotable,
+    the replica can never be promoted, so no failover is possible."""
     primary_port, replica_port, sentinel_port = free_port(), free_port(), free_port()
     primary = start_redis(workdir, primary_port)
     request.addfinalizer(primary.stop)
-    replica = start_redis(workdir, replica_port, replica_of=primary_port)
+    replica = start_redis(workdir, replica_port, replica_of=primary_port, promotable=promotable)
     request.addfinalizer(replica.stop)
     sentinel = start_sentinel(workdir, sentinel_port, primary_port, MASTER)
     request.addfinalizer(sentinel.stop)
-    return RedisStack(primary_port, sentinel_port, primary)
+    return RedisStack(primary_port, replica_port, sentinel_port, primary, sentinel)
 
 
 def start_server(
@@ -160,9 +170,15 @@ def test_version_and_metrics(client: httpx.Client) -> None:
     assert version["version"] == "v2" and version["alias"] == "champion" and len(version["sha256"]) == 64
     metrics = client.get("/metrics")
     assert_serving_headers(metrics)
-    for name in ("modelserver_requests_total", "modelserver_request_duration_seconds_bucket",
-                 "modelserver_store_write_failures_total", "modelserver_model_ready 1.0", "modelserver_model_info"):
-        assert name in metrics.text
+    expected = (
+        'modelserver_requests_total{path="/version",status="200"}',
+        'modelserver_request_duration_seconds_bucket{le="0.005",path="/version"}',
+        "modelserver_store_write_failures_total 0.0",
+        "modelserver_model_ready 1.0",
+        'modelserver_model_info{alias="champion"',
+    )
+    for line in expected:
+        assert line in metrics.text, line
 
 
 def test_unknown_path_still_carries_headers(client: httpx.Client) -> None:
@@ -216,6 +232,37 @@ def test_predict_is_503_when_the_primary_is_gone(tmp_path: Path, request: pytest
         assert response.json()["error"] == "prediction not stored"
         wait_for(lambda: http.get("/readyz").status_code == 503, 5, "readyz 503")
         assert "modelserver_store_write_failures_total 1.0" in http.get("/metrics").text
+
+
+def test_losing_the_sentinels_keeps_the_known_primary(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    stack = start_stack(tmp_path / "redis", request)  # own stack: this test kills its Sentinel
+    server = start_server(tmp_path, stack, request)
+    wait_ready(server)
+    stack.sentinel.stop()
+    time.sleep(1)  # several store checks without any Sentinel
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        assert http.get("/readyz").status_code == 200
+        response = http.post("/predict", json={"features": FEATURES}, headers={"X-Request-Id": "no-sentinel"})
+    assert response.status_code == 200, response.text
+    assert command(stack.primary_port, "EXISTS", "pred:no-sentinel") == 1
+    assert "no Sentinel reported primary" in server.proc.output()
+
+
+def test_follows_a_sentinel_failover(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    stack = start_stack(tmp_path / "redis", request, promotable=True)
+    routes = ",".join(f"{HOST}:{port}={HOST}:{port}" for port in (stack.primary_port, stack.replica_port))
+    server = start_server(tmp_path, stack, request, REDIS_ROUTES=routes)
+    wait_ready(server)
+    new_primary = f"{HOST}:{stack.replica_port}"
+    wait_for(lambda: command(stack.sentinel_port, "SENTINEL", "replicas", MASTER), 10, "Sentinel sees the replica")
+
+    command(stack.sentinel_port, "SENTINEL", "FAILOVER", MASTER)
+    wait_for(lambda: stack.reported_primary() == new_primary, 10, "Sentinel promotes the replica")
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        wait_for(lambda: http.get("/readyz").json()["primary"].startswith(new_primary), 2, "server follows")
+        response = http.post("/predict", json={"features": FEATURES}, headers={"X-Request-Id": "after-failover"})
+    assert response.status_code == 200, response.text
+    assert command(stack.replica_port, "EXISTS", "pred:after-failover") == 1
 
 
 def test_config_error_exits_naming_the_variable() -> None:

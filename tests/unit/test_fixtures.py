@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from modelserver.model import LogRegModel, accuracy, read_labeled
 from modelserver.registry import load_artifact
 

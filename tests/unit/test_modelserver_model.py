@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from modelserver.config import Address, ConfigError, Settings
 from modelserver.model import LogRegModel, ModelError, accuracy, read_labeled, self_check
 from modelserver.registry import IntegrityError, RegistryError, load_artifact, read_manifest, resolve

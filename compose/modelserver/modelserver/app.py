@@ -88,7 +88,7 @@ class Server:
         try:
             self.loaded = await asyncio.to_thread(load_model, self.settings)
         except Exception as exc:
-            self.model_error = f"model load failed: {exc}"
+            self.model_error = f"model load failed: {type(exc).__name__}: {exc}"
             log.error("%s; staying up, not ready", self.model_error)
             return
         self.model_error = None
@@ -110,8 +110,12 @@ class Server:
                 error = None
             except StoreError as exc:
                 error = str(exc)
+            except Exception as exc:  # the watcher must outlive any surprise
+                log.exception("store check crashed")
+                error = f"store check failed: {type(exc).__name__}: {exc}"
             if error != self.store_error:
-                log.log(logging.WARNING if error else logging.INFO, "store: %s", error or f"ok, primary {self.store.primary}")
+                level = logging.WARNING if error else logging.INFO
+                log.log(level, "store: %s", error or f"ok, primary {self.store.primary}")
             self.store_error = error
             self.metrics.store_ready.set(error is None)
             await asyncio.sleep(STORE_CHECK_INTERVAL)

@@ -5,8 +5,10 @@ through REDIS_ROUTES, because Toxiproxy sits between this server and Redis.
 A write that fails with a connection error, a timeout or READONLY (the node
 was demoted) triggers one rediscovery and one retry; anything else, or a
 second failure, is reported as StoreError so the caller can answer 503.
-`refresh()` also runs periodically (see app.py), so a primary change reported
-by the Sentinels is picked up even while writes still succeed on the old node.
+`check()` runs periodically (see app.py), so a primary change reported by the
+Sentinels is picked up even while writes still succeed on the old node.
+When no Sentinel answers, the last known primary stays in use: losing the
+Sentinels alone must not take a healthy primary out of service.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -29,6 +32,10 @@ REDISCOVER_ON = (ConnectionError, TimeoutError, ReadOnlyError)
 
 class StoreError(Exception):
     """The primary could not be found or did not acknowledge a command."""
+
+
+class DiscoveryError(StoreError):
+    """No Sentinel reported the primary."""
 
 
 def _describe(exc: Exception) -> str:
@@ -65,6 +72,7 @@ class PredictionStore:
         self._reported: Address | None = None
         self._client: Redis | None = None
         self._lock = asyncio.Lock()
+        self._discovery_error: str | None = None
 
     @property
     def primary(self) -> str:
@@ -95,9 +103,9 @@ class PredictionStore:
                 continue
             self._sentinels.insert(0, self._sentinels.pop(index))
             return Address(reply[0], int(reply[1]))
-        raise StoreError(f"no Sentinel reported primary {self._master!r}: {'; '.join(errors)}")
+        raise DiscoveryError(f"no Sentinel reported primary {self._master!r}: {'; '.join(errors)}")
 
-    async def refresh(self) -> Redis:
+    async def _refresh(self) -> Redis:
         """Rediscover the primary; switch the client when it moved."""
         async with self._lock:
             reported = await self.discover()
@@ -106,20 +114,37 @@ class PredictionStore:
                 old, self._client, self._reported = self._client, _connect(actual, self._timeout), reported
                 log.info("primary for %r is %s (connecting to %s)", self._master, reported, actual)
                 if old is not None:
-                    await old.aclose()
+                    with suppress(RedisError, OSError):
+                        await old.aclose()
             return self._client
+
+    async def rediscover(self) -> Redis:
+        """_refresh(), or the current client when no Sentinel answers."""
+        try:
+            client = await self._refresh()
+        except DiscoveryError as exc:
+            if self._client is None:
+                raise
+            if self._discovery_error is None:
+                log.warning("%s; keeping primary %s", exc, self.primary)
+            self._discovery_error = str(exc)
+            return self._client
+        if self._discovery_error is not None:
+            log.info("Sentinels answer again")
+            self._discovery_error = None
+        return client
 
     async def write(self, key: str, value: str) -> None:
         """SET key value on the primary; returns once the primary acknowledged it."""
-        client = self._client if self._client is not None else await self.refresh()
+        client = self._client if self._client is not None else await self.rediscover()
         try:
             await client.set(key, value)
             return
         except REDISCOVER_ON as exc:
-            log.warning("write to %s failed (%s), rediscovering", self.primary, _describe(exc))
+            log.debug("write to %s failed (%s), rediscovering", self.primary, _describe(exc))
         except RedisError as exc:
             raise StoreError(f"write to {self.primary} failed: {_describe(exc)}") from exc
-        client = await self.refresh()
+        client = await self.rediscover()
         try:
             await client.set(key, value)
         except RedisError as exc:
@@ -127,7 +152,7 @@ class PredictionStore:
 
     async def check(self) -> None:
         """Rediscover and PING the primary; raises StoreError when unreachable."""
-        client = await self.refresh()
+        client = await self.rediscover()
         try:
             await client.ping()
         except RedisError as exc:
