@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -19,6 +20,7 @@ from typer.exceptions import TyperException
 
 from harness import __version__
 from harness.errors import EXIT_BAD_INPUT, HarnessError
+from harness.stack.spec import REPO_ROOT
 from harness.stack import Backend, Stack, StackSettings, open_stack
 from harness.stack.readiness import status_table
 
@@ -26,6 +28,7 @@ app = typer.Typer(help="Prove whether an ML serving system really fails over fas
 stack_app = typer.Typer(help="Bring the reference stack up and down, inspect it, act on its services.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 console = Console()
+REPORTS_DIR = REPO_ROOT / "reports"
 
 BackendOption = Annotated[
     Backend,
@@ -101,11 +104,12 @@ def stack_demo(
     backend: BackendOption = "local",
     project: ProjectOption = "failover",
     requests: Annotated[int, typer.Option(help="Predictions to send through the gateway.")] = 200,
+    reports_dir: Annotated[Path, typer.Option(help="Where the run's folder is written.")] = REPORTS_DIR,
 ) -> None:
     """Bring the stack up, send predictions through the gateway, show what served them, bring it down."""
     from harness.demo import run_demo
 
-    failed = run_demo(_stack(backend, project), requests, console)
+    failed = run_demo(_stack(backend, project), requests, console, reports_dir)
     if failed:
         console.print(f"[red]{failed} requests failed[/]")
         raise typer.Exit(1)

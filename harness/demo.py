@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import collections
+import csv
+import dataclasses
+import json
 import statistics
+import time
+from pathlib import Path
 
 import httpx
 from rich.console import Console
@@ -14,9 +19,10 @@ from harness.load.probe import RequestRecord, send_prediction
 from harness.stack import Stack
 
 
-def run_demo(stack: Stack, requests: int, console: Console) -> int:
+def run_demo(stack: Stack, requests: int, console: Console, reports_dir: Path) -> int:
     """Bring `stack` up, send `requests` labeled predictions, print a summary, bring it down.
 
+    The request records and the summary are written to <reports_dir>/<time>-stack-demo/.
     Returns the number of failed requests (0 on a healthy stack).
     """
     console.print(f"[bold]bringing the reference stack up ({stack.backend} backend)[/]")
@@ -24,7 +30,10 @@ def run_demo(stack: Stack, requests: int, console: Console) -> int:
         stack.up()
         console.print("[green]all services healthy[/]")
         records = _send(stack.endpoints().gateway_url, requests)
-        console.print(_summary(records))
+        table = _summary(records)
+        console.print(table)
+        out = _write_report(records, stack.backend, reports_dir)
+        console.print(f"records and summary written to {out}")
         return sum(not record.ok for record in records)
     finally:
         console.print("[bold]bringing the stack down[/]")
@@ -35,6 +44,25 @@ def _send(gateway_url: str, count: int) -> list[RequestRecord]:
     payloads = load_payloads()
     with httpx.Client() as client:
         return [send_prediction(client, gateway_url, payloads[i % len(payloads)], 2.0) for i in range(count)]
+
+
+def _write_report(records: list[RequestRecord], backend: str, reports_dir: Path) -> Path:
+    out = reports_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-stack-demo"
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "requests.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[field.name for field in dataclasses.fields(RequestRecord)])
+        writer.writeheader()
+        writer.writerows(dataclasses.asdict(record) for record in records)
+    served = collections.Counter(record.served_by or "-" for record in records)
+    summary = {
+        "backend": backend,
+        "requests": len(records),
+        "failed": sum(not record.ok for record in records),
+        "served_by": dict(served),
+        "model_versions": dict(collections.Counter(record.model_version or "-" for record in records)),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return out
 
 
 def _summary(records: list[RequestRecord]) -> Table:

@@ -40,6 +40,8 @@ def _describe(pid: int | None) -> str:
         command = " ".join(process.cmdline()) or process.name()
     except psutil.Error:
         return f"pid {pid}"
+    if process.name() == "docker-proxy":
+        return f"pid {pid} (docker-proxy: a container publishes it; `docker ps` shows which)"
     return f"pid {pid} ({command[:80]})"
 
 

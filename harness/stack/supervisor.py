@@ -8,7 +8,8 @@ it outlives the command that started it (like dockerd does for containers):
   with Docker's doubling back-off; a service the operator killed or stopped
   stays down until started, exactly as with `docker kill`;
 - runs each service's healthcheck on its interval (healthy / unhealthy after
-  `retries` consecutive failures, as Docker does);
+  `retries` consecutive failures, as Docker does), every 0.25 s until the
+  first success, like Docker's `start_interval`;
 - answers one JSON request per connection on RUN_DIR/control.sock;
 - records every pid in RUN_DIR/state.json so `down` can clean up even if the
   supervisor itself was killed.
@@ -35,6 +36,8 @@ from harness.stack.local_plan import ProcessPlan
 STOP_GRACE_S = 10.0
 _MAX_BACKOFF_S = 10.0
 _RESET_BACKOFF_AFTER_S = 10.0
+_START_INTERVAL_S = 0.25
+"""Until its first healthy check, a service is checked this often (Docker's start_interval)."""
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Child:
     exit_code: int | None = None
     health: str = "none"
     failures: int = 0
+    has_been_healthy: bool = False
     generation: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -84,22 +88,41 @@ class Supervisor:
         (run_dir / "logs").mkdir(exist_ok=True)
         self.children = {plan.name: Child(plan, run_dir / "logs" / f"{plan.name}.log") for plan in plans}
         self.shutdown = threading.Event()
+        self.stopped = threading.Event()
+        self.down_requested = threading.Event()
+        self.replied = threading.Event()
+        """Set once the reply to `down` was sent, so the process can exit."""
         self.state_lock = threading.Lock()
+        self._health_threads: list[threading.Thread] = []
 
     # lifecycle -----------------------------------------------------------
     def serve(self) -> None:
+        """Run until asked to shut down, then stop every service, in that order.
+
+        Shutting down stops the restart loop and waits for running health
+        checks first, so nothing is (re)started once the stack is going down.
+        """
         server = self._listen()
         threading.Thread(target=self._accept_loop, args=(server,), daemon=True).start()
         for child in self.children.values():
             self._spawn(child)
-            threading.Thread(target=self._health_loop, args=(child,), daemon=True).start()
-        while not self.shutdown.is_set():
-            for child in self.children.values():
-                self._reap_or_restart(child)
-            self.shutdown.wait(0.05)
-        server.close()
+            thread = threading.Thread(target=self._health_loop, args=(child,), daemon=True)
+            thread.start()
+            self._health_threads.append(thread)
+        try:
+            while not self.shutdown.is_set():
+                for child in self.children.values():
+                    self._reap_or_restart(child)
+                self.shutdown.wait(0.05)
+        finally:
+            self.shutdown.set()
+            for thread in self._health_threads:
+                thread.join()
+            self._stop_all()
+            self.stopped.set()
+            server.close()
 
-    def stop_all(self) -> None:
+    def _stop_all(self) -> None:
         for child in reversed(list(self.children.values())):
             self.stop(child, grace_s=5.0)
         self._write_state()
@@ -172,6 +195,7 @@ class Supervisor:
             child.paused = False
             child.health = "starting" if plan.healthcheck else "none"
             child.failures = 0
+            child.has_been_healthy = False
             child.generation += 1
         self._write_state()
 
@@ -226,6 +250,7 @@ class Supervisor:
                         child.failures = 0 if healthy else child.failures + 1
                         if healthy:
                             child.health = "healthy"
+                            child.has_been_healthy = True
                         elif child.failures >= plan.health_retries:
                             child.health = "unhealthy"
             elif child.paused:
@@ -233,7 +258,8 @@ class Supervisor:
                     child.failures += 1
                     if child.failures >= plan.health_retries:
                         child.health = "unhealthy"
-            self.shutdown.wait(plan.health_interval_s)
+            started = child.has_been_healthy
+            self.shutdown.wait(plan.health_interval_s if started else min(plan.health_interval_s, _START_INTERVAL_S))
 
     @staticmethod
     def _run_check(plan: ProcessPlan) -> bool:
@@ -288,14 +314,16 @@ class Supervisor:
             stream.write(json.dumps(reply).encode() + b"\n")
             stream.flush()
         if request.get("op") == "down":
-            self.shutdown.set()
+            self.replied.set()
 
     def _dispatch(self, request: dict[str, Any]) -> Any:
         op = request["op"]
         if op == "status":
             return [child.describe() for child in self.children.values()]
         if op == "down":
-            self.stop_all()
+            self.down_requested.set()
+            self.shutdown.set()
+            self.stopped.wait()
             return None
         operations = {
             "start": self.start,
@@ -324,7 +352,8 @@ def main() -> None:
     try:
         supervisor.serve()
     finally:
-        supervisor.stop_all()
+        if supervisor.down_requested.is_set():
+            supervisor.replied.wait(timeout=5.0)
         (run_dir / "control.sock").unlink(missing_ok=True)
 
 

@@ -80,3 +80,4 @@ def test_down_cleans_up_after_a_killed_supervisor(stack: LocalStack, state_dir: 
     assert any(psutil.pid_exists(pid) for pid in children if pid != supervisor), "services outlive the supervisor"
     stack.down()
     assert leftovers(stack, tmp_path, state_dir) == []
+
