@@ -76,6 +76,18 @@ class StackSpec:
             raise UnknownService(name, list(self.services))
         return self.services[name]
 
+    def toxiproxy_hops(self) -> set[str]:
+        """Names of the Toxiproxy proxies the stack creates from its `-config` file."""
+        import json
+
+        for service in self.services.values():
+            if "-config" in service.command:
+                path = service.command[service.command.index("-config") + 1]
+                host_path = _host_path(path, service.mounts)
+                if host_path is not None and host_path.exists():
+                    return {proxy["name"] for proxy in json.loads(host_path.read_text())}
+        return set()
+
     def start_order(self) -> list[str]:
         """Service names with every service after the ones it depends on."""
         ordered: list[str] = []
@@ -92,6 +104,14 @@ class StackSpec:
         for name in self.services:
             visit(name, ())
         return ordered
+
+
+def _host_path(container_path: str, mounts: tuple[Mount, ...]) -> Path | None:
+    for mount in mounts:
+        prefix = mount.target.rstrip("/")
+        if container_path == prefix or container_path.startswith(prefix + "/"):
+            return mount.source / container_path[len(prefix) :].lstrip("/")
+    return None
 
 
 def parse_duration(text: str | int | float) -> float:

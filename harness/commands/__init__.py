@@ -1,0 +1,1 @@
+"""The `failover` subcommands, one module per group."""

@@ -1,0 +1,22 @@
+"""Options and the console shared by the `failover` commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from harness.stack import Backend
+
+console = Console()
+
+BackendOption = Annotated[
+    Backend,
+    typer.Option("--backend", "-b", envvar="FAILOVER_BACKEND", help="compose (Docker) or local (host processes)."),
+]
+ProjectOption = Annotated[str, typer.Option("--project", "-p", envvar="FAILOVER_PROJECT", help="Stack name.")]
+GatewayPort = Annotated[int, typer.Option(envvar="FAILOVER_GATEWAY_PORT", help="Gateway port on 127.0.0.1.")]
+StatsPort = Annotated[int, typer.Option(envvar="FAILOVER_STATS_PORT", help="HAProxy stats/Prometheus port.")]
+ToxiproxyPort = Annotated[int, typer.Option(envvar="FAILOVER_TOXIPROXY_PORT", help="Toxiproxy API port.")]
+ServiceArgument = Annotated[str, typer.Argument(help="A service of the stack, e.g. model-a.")]

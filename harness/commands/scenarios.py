@@ -1,0 +1,118 @@
+"""`failover run | validate | list | heal`: scenarios, from files to verdicts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness.commands.options import BackendOption, GatewayPort, ProjectOption, StatsPort, ToxiproxyPort, console
+from harness.errors import EXIT_OK, EXIT_SLO_MISSED, BadInput, HarnessError
+from harness.result import RunResult
+from harness.scenario import Scenario
+from harness.stack import StackSettings
+from harness.stack.spec import REPO_ROOT
+
+SCENARIOS_DIR = REPO_ROOT / "scenarios"
+REPORTS_DIR = REPO_ROOT / "reports"
+PathsArgument = Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")]
+
+
+def load_all(paths: list[Path], settings: StackSettings) -> list[tuple[Path, Scenario]]:
+    """Validate every file before anything starts; all problems are reported together."""
+    from harness.scenario_loader import discover, load_scenario
+
+    spec = settings.load_spec()
+    services, hops = set(spec.services), spec.toxiproxy_hops()
+    loaded, problems = [], []
+    for path in discover(paths):
+        try:
+            loaded.append((path, load_scenario(path, services=services, hops=hops)))
+        except BadInput as error:
+            problems.append(error)
+    if problems:
+        raise BadInput("\n".join(p.message for p in problems), problems[0].tip)
+    if not loaded:
+        raise BadInput(f"no scenario files in {', '.join(map(str, paths))}", "scenario files end in .yaml or .yml")
+    return loaded
+
+
+def run_command(
+    paths: PathsArgument,
+    backend: Annotated[Optional[str], typer.Option("--backend", "-b", help="Override the scenarios' backend: compose or local.")] = None,
+    project: ProjectOption = "failover",
+    junit: Annotated[Optional[Path], typer.Option(help="Also write one JUnit XML for every run here.")] = None,
+    reports_dir: Annotated[Path, typer.Option(help="Where each run's folder is written.")] = REPORTS_DIR,
+    keep_up: Annotated[bool, typer.Option(help="Leave the stack up afterwards.")] = False,
+    gateway_port: GatewayPort = 8080,
+    stats_port: StatsPort = 8404,
+    toxiproxy_port: ToxiproxyPort = 8474,
+) -> None:
+    """Run scenarios: load, faults on a timeline, measured recovery, a report and a verdict (exit 1 when an SLO is missed)."""
+    from harness.report.console import print_summary
+    from harness.runner import RunOptions, run_scenario
+
+    if backend not in (None, "local", "compose"):
+        raise BadInput(f"unknown backend '{backend}'", "use --backend local or --backend compose")
+    settings = StackSettings(project=project, gateway_port=gateway_port, stats_port=stats_port, toxiproxy_port=toxiproxy_port)
+    scenarios = load_all(paths, settings)
+    options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up)  # type: ignore[arg-type]
+    results: list[RunResult] = []
+    for _, scenario in scenarios:
+        for result in run_scenario(scenario, options, console):
+            print_summary(result, console)
+            results.append(result)
+    _write_suite_outputs(results, reports_dir, junit)
+    raise typer.Exit(EXIT_OK if all(r.verdict == "pass" for r in results) else EXIT_SLO_MISSED)
+
+
+def _write_suite_outputs(results: list[RunResult], reports_dir: Path, junit: Path | None) -> None:
+    from harness.report.junit import write_junit
+
+    if junit is not None:
+        write_junit(results, junit)
+        console.print(f"JUnit: {junit}")
+    if len(results) > 1:
+        index = reports_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-suite.json"
+        rows = [{"scenario": r.scenario, "trial": r.trial, "verdict": r.verdict, "reason": r.reason} for r in results]
+        index.write_text(json.dumps(rows, indent=2) + "\n")
+        console.print(f"suite index: {index}")
+
+
+def validate_command(paths: PathsArgument, project: ProjectOption = "failover") -> None:
+    """Check scenario files without running anything."""
+    for path, scenario in load_all(paths, StackSettings(project=project)):
+        console.print(f"[green]ok[/] {path}: {scenario.name}")
+
+
+def list_command(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Folders or files (default: scenarios/).")] = None,
+) -> None:
+    """The shipped scenarios, one line each."""
+    from harness.scenario_loader import summarize
+
+    for path, scenario in load_all(paths or [SCENARIOS_DIR], StackSettings()):
+        console.print(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}: {summarize(scenario)}", highlight=False)
+
+
+def heal_command() -> None:
+    """Revert every fault a killed or crashed harness left behind, from the run journals."""
+    from harness.heal import heal
+
+    done, failed = heal()
+    for line in done:
+        console.print(f"[green]healed[/] {line}")
+    if failed:
+        raise HarnessError("could not revert: " + "; ".join(failed), "is the stack still up? retry, or bring it down")
+    if not done:
+        console.print("nothing to heal")
+
+
+def register_scenario_commands(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+    app.command("validate")(validate_command)
+    app.command("list")(list_command)
+    app.command("heal")(heal_command)

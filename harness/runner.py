@@ -1,0 +1,252 @@
+"""The pipeline of one scenario run.
+
+validate -> up -> warm-up -> steady state -> faults on the timeline (stop
+conditions watched) -> observe -> steady state again -> score -> report ->
+down. Faults are reverted whatever happens: success, failure, an exception,
+Ctrl-C or SIGTERM (turned into `RunInterrupted`).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from harness import scoring
+from harness.faults import FaultContext
+from harness.journal import Journal
+from harness.load.load_mix import LoadMix
+from harness.observe.haproxy_poller import HAProxyPoller
+from harness.report import write_reports
+from harness.result import FaultScore, RunResult
+from harness.scenario import Scenario
+from harness.stack import Backend, Stack, StackSettings, open_stack
+from harness.stack.spec import REPO_ROOT
+from harness.timeline import Timeline
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C or SIGTERM: revert, report what was measured, exit."""
+
+
+@dataclass
+class RunOptions:
+    backend: Backend | None = None
+    """Overrides the scenario's backend."""
+    settings: StackSettings = field(default_factory=StackSettings)
+    reports_dir: Path = REPO_ROOT / "reports"
+    keep_up: bool = False
+    """Leave the stack up afterwards (and reuse one that is up)."""
+
+
+@dataclass
+class Observation:
+    records: pd.DataFrame
+    signals: pd.DataFrame
+    steady_ok: bool
+    steady_reason: str
+    aborted: str
+    observation_end: float
+    locust_stats: dict[str, Any]
+
+
+@contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C: both raise `RunInterrupted` in the main thread."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise RunInterrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def signals_ignored() -> Iterator[None]:
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class ScenarioRun:
+    def __init__(self, scenario: Scenario, options: RunOptions, console: Console, trial: int = 1) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.console = console
+        self.trial = trial
+        self.backend: Backend = options.backend or scenario.stack.backend
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        suffix = f"-trial{trial}" if scenario.trials > 1 else ""
+        self.out_dir = options.reports_dir / f"{stamp}-{scenario.name}{suffix}"
+
+    def execute(self) -> RunResult:
+        started = time.time()
+        journal = Journal(self.out_dir / "journal.jsonl")
+        stack = open_stack(self.backend, self.options.settings)
+        journal.write("run-start", **self._run_facts(stack))
+        timeline = Timeline(self.scenario.timeline, FaultContext(stack, stack.endpoints().toxiproxy_url), journal)
+        clean = False
+        try:
+            with interrupts_raise():
+                self.console.print(f"[bold]{self.scenario.name}[/]: bringing the stack up ({self.backend})")
+                stack.up(progress=self.console.is_terminal)
+                observation = self._observe(stack, timeline)
+        finally:
+            with signals_ignored():  # a second Ctrl-C must not cut the clean-up short
+                clean = timeline.revert_all()
+                journal.write("run-end", reverted_everything=clean)
+                journal.close(everything_reverted=clean)
+                if not self.options.keep_up:
+                    stack.down()
+        return self._score(observation, timeline, started)
+
+    def _run_facts(self, stack: Stack) -> dict[str, Any]:
+        settings = stack.settings
+        return {
+            "scenario": self.scenario.name,
+            "backend": self.backend,
+            "project": settings.project,
+            "compose_file": str(settings.compose_file),
+            "fixtures_dir": str(settings.fixtures_dir),
+            "gateway_port": settings.gateway_port,
+            "stats_port": settings.stats_port,
+            "toxiproxy_port": settings.toxiproxy_port,
+        }
+
+    def _observe(self, stack: Stack, timeline: Timeline) -> Observation:
+        scenario, endpoints = self.scenario, stack.endpoints()
+        aborted, steady_ok, reason = "", False, ""
+        with HAProxyPoller(endpoints.stats_url) as poller, LoadMix(scenario.load, endpoints.gateway_url) as load:
+            try:
+                self._phase(f"warm-up {scenario.steady_state.warmup:g}s")
+                time.sleep(scenario.steady_state.warmup)
+                steady_ok, reason = self._steady(load, "before the faults")
+                if steady_ok:
+                    aborted = self._run_timeline(timeline, load)
+                    if not aborted:
+                        steady_ok, reason = self._steady(load, "after the faults")
+            except RunInterrupted as interrupt:
+                aborted = f"interrupted by {interrupt}"
+            load.stop()
+            observation_end = time.time()
+        return Observation(
+            records=load.frame(),
+            signals=pd.DataFrame(poller.rows(), columns=["t", "server", "state"]),
+            steady_ok=steady_ok,
+            steady_reason=reason,
+            aborted=aborted,
+            observation_end=observation_end,
+            locust_stats=load.locust_stats(),
+        )
+
+    def _steady(self, load: LoadMix, when: str) -> tuple[bool, str]:
+        window = self.scenario.steady_state.check
+        self._phase(f"steady-state check {when} ({window:g}s)")
+        start = time.time()
+        time.sleep(window)
+        ok, reason = scoring.check_steady(load.frame(), start, start + window, self.scenario.slos)
+        if not ok:
+            self.console.print(f"[red]steady state not met {when}: {reason}[/]")
+            return False, f"steady state not met {when}: {reason}"
+        return True, ""
+
+    def _run_timeline(self, timeline: Timeline, load: LoadMix) -> str:
+        """Inject and revert on schedule, watching stop conditions; returns the abort reason, if any."""
+        scenario = self.scenario
+        start = time.monotonic()
+        end_s = scenario.end_of_faults()
+        events = timeline.events(end_s)
+        deadline = end_s + scenario.observe_after
+        while events or time.monotonic() - start < deadline:
+            elapsed = time.monotonic() - start
+            while events and events[0][0] <= elapsed:
+                _, action = events.pop(0)
+                action()
+                self._phase(self._active(timeline))
+            reason = self._stop_condition(load)
+            if reason:
+                self.console.print(f"[bold red]aborting: {reason}[/]")
+                return reason
+            time.sleep(0.05)
+        return ""
+
+    def _stop_condition(self, load: LoadMix) -> str:
+        if not self.scenario.stop_conditions:
+            return ""
+        frame, now = load.frame(), time.time()
+        for condition in self.scenario.stop_conditions:
+            if scoring.stop_condition_hit(frame, now, condition):
+                return (
+                    f"stop condition: availability below {condition.availability_below:.1%} "
+                    f"for {condition.for_:g}s"
+                )
+        return ""
+
+    def _active(self, timeline: Timeline) -> str:
+        active = [s.fault.describe() for s in timeline.faults if s.active]
+        return "faults: " + (", ".join(active) if active else "none (observing recovery)")
+
+    def _phase(self, text: str) -> None:
+        self.console.print(f"  [dim]{time.strftime('%H:%M:%S')}[/] {text}")
+
+    def _score(self, observation: Observation, timeline: Timeline, started: float) -> RunResult:
+        scores = [self._score_fault(observation, window) for window in timeline.windows()]
+        verdict, reason = scoring.overall_verdict(scores, observation.steady_ok, observation.aborted)
+        if observation.steady_reason and not reason:
+            reason = observation.steady_reason
+        result = RunResult(
+            scenario=self.scenario.name,
+            description=self.scenario.description,
+            backend=self.backend,
+            verdict=verdict,
+            reason=reason,
+            trial=self.trial,
+            started_at=started,
+            finished_at=time.time(),
+            steady_state_ok=observation.steady_ok,
+            faults=scores,
+            requests=scoring.request_totals(observation.records),
+        )
+        buckets = scoring.bucket_series(observation.records, started, observation.observation_end, 1.0)
+        observation.records.to_parquet(self.out_dir / "requests.parquet")
+        write_reports(result, buckets, self.out_dir)
+        return result
+
+    def _score_fault(self, observation: Observation, window: Any) -> FaultScore:
+        return scoring.score_fault(
+            observation.records,
+            window,
+            self.scenario.slos,
+            probe_rate=self.scenario.load.probe_rate,
+            observation_end=observation.observation_end,
+            signals=observation.signals,
+            signal_server=signal_server(window.target),
+        )
+
+
+def signal_server(target: str) -> str:
+    """The HAProxy server whose state shows a fault on `target` (a service or a hop)."""
+    name = target.replace("->", "-")
+    for server in ("model-fallback", "model-a", "model-b"):
+        if name == server or name.startswith(f"{server}-") or name.endswith(f"-{server}"):
+            return server
+    return name
+
+
+def run_scenario(scenario: Scenario, options: RunOptions, console: Console) -> list[RunResult]:
+    """Every trial of one scenario, in order."""
+    return [ScenarioRun(scenario, options, console, trial).execute() for trial in range(1, scenario.trials + 1)]

@@ -1,0 +1,139 @@
+"""The scenario model: one failure story, validated before anything runs.
+
+Durations are written like `250ms`, `30s`, `1m`; fractions like `99.9%`.
+`load_scenario` (YAML loading with file:line errors) lives in
+`scenario_loader.py`; this module is only the typed model.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+_DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)\s*$")
+_UNIT_SECONDS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: Any) -> float:
+    """'250ms' -> 0.25; bare numbers are seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 250ms, 30s or 2m")
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"'{value}' is not a duration; write it like 250ms, 30s or 2m")
+    return float(match["value"]) * _UNIT_SECONDS[match["unit"]]
+
+
+def parse_fraction(value: Any) -> float:
+    """'99.9%' -> 0.999; bare numbers must already be fractions in [0, 1]."""
+    if isinstance(value, bool):
+        raise ValueError("expected a percentage like 99.9%")
+    text = str(value).strip()
+    number = round(float(text[:-1]) / 100, 12) if text.endswith("%") else float(text)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"'{value}' is not between 0% and 100%")
+    return number
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+Fraction = Annotated[float, BeforeValidator(parse_fraction)]
+FaultAction = Literal["kill", "stop", "pause", "latency", "timeout", "partition"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StackRef(_Strict):
+    backend: Literal["local", "compose"] = "local"
+    compose_file: Path | None = None
+    """None: the reference stack in compose/."""
+
+
+class Load(_Strict):
+    users: int = Field(10, ge=0, description="closed-loop Locust users (0: probes only)")
+    rate: float = Field(50.0, ge=0, description="Locust's total target rate, requests/s")
+    payloads: Path = Path("fixtures/requests/predict.jsonl")
+    probe_rate: float = Field(100.0, gt=0, le=1000, description="open-loop probe rate, requests/s")
+    probe_timeout: Duration = 1.0
+    duration: Duration | None = None
+    """Total load time; default: until the last revert plus `observe_after`."""
+
+
+class SteadyState(_Strict):
+    warmup: Duration = 3.0
+    """Load runs this long before the steady-state check starts (discarded)."""
+    check: Duration = 3.0
+    """Window before the first fault (and at the end) that must meet the SLOs."""
+
+
+class Fault(_Strict):
+    at: Duration
+    """Seconds after the steady-state check ended."""
+    action: FaultAction
+    target: str
+    """A service (kill/stop/pause) or a Toxiproxy hop `from->to` or proxy name (latency/timeout/partition)."""
+    duration: Duration | None = None
+    """Revert after this long; None: revert at the end of the run."""
+    latency: Duration | None = None
+    jitter: Duration | None = None
+    timeout: Duration | None = None
+    """For `timeout`: close the connection after this long; 0 = black hole until reverted."""
+
+    @model_validator(mode="after")
+    def _parameters_fit_the_action(self) -> Fault:
+        needed = {"latency": ("latency",), "timeout": ("timeout",)}.get(self.action, ())
+        allowed = {"latency": {"latency", "jitter"}, "timeout": {"timeout"}}.get(self.action, set())
+        for name in needed:
+            if getattr(self, name) is None:
+                raise ValueError(f"action '{self.action}' needs '{name}'")
+        for name in ("latency", "jitter", "timeout"):
+            if getattr(self, name) is not None and name not in allowed:
+                raise ValueError(f"'{name}' does not apply to action '{self.action}'")
+        return self
+
+
+class LatencySLO(_Strict):
+    p50: Duration | None = None
+    p95: Duration | None = None
+    p99: Duration | None = None
+
+
+class SLOs(_Strict):
+    rto: Duration | None = None
+    rpo: Duration | None = None
+    availability: Fraction | None = None
+    """Fraction of requests ok within each fault window (and the healthy-bucket threshold)."""
+    latency: LatencySLO = LatencySLO()
+    accuracy: Fraction | None = None
+    bucket: Duration = Field(0.25, gt=0)
+    stable_for: Duration = Field(5.0, gt=0)
+
+
+class StopCondition(_Strict):
+    availability_below: Fraction
+    for_: Duration = Field(alias="for")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Scenario(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = ""
+    stack: StackRef = StackRef()
+    load: Load = Load()
+    steady_state: SteadyState = SteadyState()
+    timeline: list[Fault] = Field(min_length=1)
+    slos: SLOs = SLOs()
+    stop_conditions: list[StopCondition] = []
+    observe_after: Duration = 10.0
+    trials: int = Field(1, ge=1, le=100)
+
+    def end_of_faults(self) -> float:
+        """Seconds after the steady-state check when the last fault is reverted."""
+        return max(fault.at + (fault.duration or 0.0) for fault in self.timeline)
