@@ -1,7 +1,8 @@
 """What a run produced: the contract between scoring, the reports and CI.
 
-`result.json` is `RunResult.model_dump_json()`; its `schema_version` changes
-whenever a field's meaning does.
+`result.json` is written from `RunResult` by `report/json_report.py` (fault
+window fields flattened into each fault, `pass` for each SLO); its
+`schema_version` changes whenever a field's meaning does.
 """
 
 from __future__ import annotations

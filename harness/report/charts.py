@@ -1,0 +1,162 @@
+"""The timeline chart: throughput, error rate and latency, with the faults and recoveries on it."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib as mpl
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import blended_transform_factory
+
+from harness.report import formatting as fmt
+from harness.result import FaultScore, FaultWindow
+
+SIZE_INCHES = (11, 7)
+DPI = 100
+FAULT_COLOUR = "#f97316"
+RECOVERY_COLOUR = "#16a34a"
+LATENCY_COLOURS = {"p50": "#0f766e", "p95": "#d97706", "p99": "#7c3aed"}
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.titlesize": 10.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e5e7eb",
+    "grid.linewidth": 0.8,
+    "axes.edgecolor": "#9ca3af",
+    "axes.labelcolor": "#374151",
+    "xtick.color": "#4b5563",
+    "ytick.color": "#4b5563",
+}
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """When service came back, in epoch seconds, and the bracket the true moment lies in."""
+
+    at: float
+    bracket: tuple[float, float] | None
+
+
+def recoveries_of(scores: Sequence[FaultScore]) -> list[Recovery]:
+    """The recovery moment (injected_at + RTO) of every fault that recovered."""
+    return [
+        _recovery(score.fault.injected_at, score.rto_s, score.rto_bracket_s)
+        for score in scores
+        if score.rto_s is not None
+    ]
+
+
+def _recovery(injected_at: float, rto_s: float, bracket: tuple[float, float] | None) -> Recovery:
+    absolute = None if bracket is None else (injected_at + bracket[0], injected_at + bracket[1])
+    return Recovery(at=injected_at + rto_s, bracket=absolute)
+
+
+def timeline_png(
+    buckets: pd.DataFrame,
+    faults: Sequence[FaultWindow],
+    recoveries: Sequence[Recovery],
+    start: float | None = None,
+) -> bytes:
+    """A 1100x700 PNG of the run; x is seconds since `start` (default: the first bucket)."""
+    origin = float(buckets["t"].min()) if start is None else start
+    x = buckets["t"] - origin
+    end = float(x.max()) + _bucket_width(x)
+    with mpl.rc_context(STYLE):
+        figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
+        FigureCanvasAgg(figure)
+        axes = figure.subplots(3, 1, sharex=True, height_ratios=(1, 1, 1.3))
+        _throughput(axes[0], x, buckets)
+        _error_rate(axes[1], x, buckets)
+        _latency(axes[2], x, buckets)
+        for ax in axes:
+            _shade_faults(ax, faults, origin, end)
+            _mark_recoveries(ax, recoveries, origin)
+        _label_faults(axes[0], faults, origin)
+        axes[-1].set_xlabel("seconds since run start")
+        axes[-1].set_xlim(min(0.0, float(x.min())), end)
+        figure.legend(handles=_legend_handles(), loc="outside upper right", ncols=3, frameon=False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _bucket_width(x: pd.Series) -> float:
+    steps = x.diff().dropna()
+    return float(steps.median()) if len(steps) else 1.0
+
+
+def _throughput(ax: Axes, x: pd.Series, buckets: pd.DataFrame) -> None:
+    ax.fill_between(x, buckets["throughput"], step="post", color="#2563eb", alpha=0.15, linewidth=0)
+    ax.step(x, buckets["throughput"], where="post", color="#2563eb", linewidth=1.4)
+    ax.set_title("Throughput (req/s)")
+    ax.set_ylim(bottom=0)
+
+
+def _error_rate(ax: Axes, x: pd.Series, buckets: pd.DataFrame) -> None:
+    percent = buckets["error_rate"] * 100
+    ax.fill_between(x, percent, step="post", color="#dc2626", alpha=0.15, linewidth=0)
+    ax.step(x, percent, where="post", color="#dc2626", linewidth=1.4)
+    ax.set_title("Error rate (%)")
+    ax.set_ylim(0, max(1.0, float(percent.max())) * 1.08)
+
+
+def _latency(ax: Axes, x: pd.Series, buckets: pd.DataFrame) -> None:
+    for column, colour in LATENCY_COLOURS.items():
+        ax.step(x, buckets[column] * 1000, where="post", color=colour, linewidth=1.3, label=column)
+    if (buckets[list(LATENCY_COLOURS)] > 0).any().any():
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.set_title("Latency (ms)")
+    ax.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, frameon=False, fontsize=9, borderaxespad=0.2)
+
+
+def _shade_faults(ax: Axes, faults: Sequence[FaultWindow], origin: float, end: float) -> None:
+    for fault in faults:
+        stop = end if fault.reverted_at is None else fault.reverted_at - origin
+        ax.axvspan(fault.injected_at - origin, stop, color=FAULT_COLOUR, alpha=0.12, linewidth=0)
+
+
+def _mark_recoveries(ax: Axes, recoveries: Sequence[Recovery], origin: float) -> None:
+    for recovery in recoveries:
+        if recovery.bracket is not None:
+            lower, upper = recovery.bracket
+            ax.axvspan(lower - origin, upper - origin, color=RECOVERY_COLOUR, alpha=0.25, linewidth=0)
+        ax.axvline(recovery.at - origin, color=RECOVERY_COLOUR, linestyle="--", linewidth=1.3)
+
+
+def _label_faults(ax: Axes, faults: Sequence[FaultWindow], origin: float) -> None:
+    transform = blended_transform_factory(ax.transData, ax.transAxes)
+    for fault in faults:
+        ax.text(
+            fault.injected_at - origin,
+            0.96,
+            f" {fmt.fault_label(fault)}",
+            transform=transform,
+            va="top",
+            ha="left",
+            fontsize=9,
+            color="#9a3412",
+            fontweight="bold",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5},
+        )
+
+
+def _legend_handles() -> list[Patch | Line2D]:
+    return [
+        Patch(color=FAULT_COLOUR, alpha=0.25, label="fault window"),
+        Line2D([], [], color=RECOVERY_COLOUR, linestyle="--", label="recovery (injection + RTO)"),
+        Patch(color=RECOVERY_COLOUR, alpha=0.3, label="RTO bracket"),
+    ]

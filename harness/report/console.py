@@ -1,0 +1,62 @@
+"""The summary a person sees in the terminal when a run ends."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness.report import formatting as fmt
+from harness.result import FaultScore, RunResult
+
+VERDICT_STYLES = {"pass": "bold green", "fail": "bold red", "aborted": "bold yellow", "error": "bold white on red"}
+
+
+def print_summary(result: RunResult, console: Console) -> None:
+    """Print the verdict line, then a table of the faults and their SLOs."""
+    console.print(_verdict_line(result))
+    if result.faults:
+        console.print(_faults_table(result))
+    console.print(_totals_line(result))
+
+
+def _verdict_line(result: RunResult) -> Text:
+    verdict = (f" {result.verdict.upper()} ", VERDICT_STYLES[result.verdict])
+    line = Text.assemble(verdict, " ", (result.scenario, "bold"))
+    if result.reason:
+        line.append(f"  {result.reason}")
+    return line
+
+
+def _totals_line(result: RunResult) -> Text:
+    totals = result.requests
+    return Text(
+        f"{fmt.count(totals.total)} requests ({fmt.count(totals.probe)} probe, {fmt.count(totals.locust)} locust), "
+        f"{fmt.count(totals.failed)} failed · steady state {'ok' if result.steady_state_ok else 'not met'}"
+    )
+
+
+def _faults_table(result: RunResult) -> Table:
+    table = Table(title=f"{result.scenario} · {result.backend} backend", title_justify="left")
+    for header in ("Fault", "RTO [bracket]", "TTD", "Failed", "SLO", "Target", "Measured", "Pass"):
+        table.add_column(Text(header))
+    for score in result.faults:
+        _add_fault_rows(table, score)
+    return table
+
+
+def _add_fault_rows(table: Table, score: FaultScore) -> None:
+    """One row per SLO; the fault's own figures only on its first row. Cells are Text: no markup."""
+    fault_cells = [
+        Text(fmt.fault_label(score.fault)),
+        Text(fmt.rto(score)),
+        Text(fmt.seconds(score.ttd_s)),
+        Text(f"{fmt.count(score.failed_requests)} / {fmt.count(score.requests)}"),
+    ]
+    for row, slo in enumerate(score.slos):
+        passed = Text("pass", "green") if slo.passed else Text("FAIL", "bold red")
+        cells = fault_cells if row == 0 else [Text()] * len(fault_cells)
+        slo_cells = [Text(slo.name), Text(fmt.slo_target(slo)), Text(fmt.slo_measured(slo)), passed]
+        table.add_row(*cells, *slo_cells, end_section=row == len(score.slos) - 1)
+    if not score.slos:
+        table.add_row(*fault_cells, Text(fmt.MISSING), Text(), Text(), Text(), end_section=True)

@@ -1,0 +1,61 @@
+"""`report.html`: one self-contained page (inline CSS, chart as a data URI, no external URLs)."""
+
+from __future__ import annotations
+
+import base64
+from functools import cache
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from harness import __version__
+from harness.report import formatting as fmt
+from harness.report.charts import recoveries_of, timeline_png
+from harness.result import RunResult
+
+TEMPLATES = Path(__file__).parent / "templates"
+FILTERS = {
+    "seconds": fmt.seconds,
+    "fraction": fmt.fraction,
+    "bracket": fmt.bracket,
+    "count": fmt.count,
+    "offset": fmt.offset,
+    "span": fmt.span,
+    "slo_target": fmt.slo_target,
+    "slo_measured": fmt.slo_measured,
+}
+
+
+def write_html(result: RunResult, buckets: pd.DataFrame, out_dir: Path | str) -> Path:
+    """Write `<out_dir>/report.html` and return its path; no chart when `buckets` is empty."""
+    path = Path(out_dir) / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page = _environment().get_template("report.html.j2").render(
+        result=result,
+        chart=None if buckets.empty else _chart_base64(result, buckets),
+        slos_met=sum(slo.passed for score in result.faults for slo in score.slos),
+        slos_total=sum(len(score.slos) for score in result.faults),
+        version=__version__,
+    )
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _chart_base64(result: RunResult, buckets: pd.DataFrame) -> str:
+    windows = [score.fault for score in result.faults]
+    png = timeline_png(buckets, windows, recoveries_of(result.faults), start=result.started_at)
+    return base64.b64encode(png).decode("ascii")
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(FILTERS)
+    return environment
