@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.exceptions import TyperException
 
 from harness import __version__
@@ -46,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=argv, prog_name="failover", standalone_mode=False)
     except HarnessError as error:
         errors = Console(stderr=True, soft_wrap=True, highlight=False)
-        errors.print(f"[bold red]ERROR:[/] {error.message}")
+        errors.print(f"[bold red]ERROR:[/] {escape(error.message)}")
         if error.tip:
-            errors.print(f"[bold]TIP:[/] {error.tip}")
+            errors.print(f"[bold]TIP:[/] {escape(error.tip)}")
         return error.exit_code
     except typer.Exit as exit_:
         return exit_.exit_code

@@ -26,10 +26,13 @@ from harness.load.load_mix import LoadMix
 from harness.observe.haproxy_poller import HAProxyPoller
 from harness.report import write_reports
 from harness.result import FaultScore, RunResult
-from harness.scenario import Scenario
+from harness.scenario import Scenario, normalize_hop
 from harness.stack import Backend, Stack, StackSettings, open_stack
 from harness.stack.spec import REPO_ROOT
 from harness.timeline import Timeline
+
+
+_STOP_CHECK_INTERVAL_S = 0.5
 
 
 class RunInterrupted(Exception):
@@ -130,7 +133,7 @@ class ScenarioRun:
     def _observe(self, stack: Stack, timeline: Timeline) -> Observation:
         scenario, endpoints = self.scenario, stack.endpoints()
         aborted, steady_ok, reason = "", False, ""
-        with HAProxyPoller(endpoints.stats_url) as poller, LoadMix(scenario.load, endpoints.gateway_url) as load:
+        with HAProxyPoller(endpoints.stats_url) as poller, LoadMix(scenario.load, endpoints.gateway_url, self.out_dir / "locust") as load:
             try:
                 self._phase(f"warm-up {scenario.steady_state.warmup:g}s")
                 time.sleep(scenario.steady_state.warmup)
@@ -158,7 +161,7 @@ class ScenarioRun:
         self._phase(f"steady-state check {when} ({window:g}s)")
         start = time.time()
         time.sleep(window)
-        ok, reason = scoring.check_steady(load.frame(), start, start + window, self.scenario.slos)
+        ok, reason = scoring.check_steady(load.probe_frame(), start, start + window, self.scenario.slos)
         if not ok:
             self.console.print(f"[red]steady state not met {when}: {reason}[/]")
             return False, f"steady state not met {when}: {reason}"
@@ -170,24 +173,27 @@ class ScenarioRun:
         start = time.monotonic()
         end_s = scenario.end_of_faults()
         events = timeline.events(end_s)
-        deadline = end_s + scenario.observe_after
+        deadline = max(end_s + scenario.observe_after, scenario.load.duration or 0.0)
+        next_check = start
         while events or time.monotonic() - start < deadline:
             elapsed = time.monotonic() - start
             while events and events[0][0] <= elapsed:
                 _, action = events.pop(0)
                 action()
                 self._phase(self._active(timeline))
-            reason = self._stop_condition(load)
-            if reason:
-                self.console.print(f"[bold red]aborting: {reason}[/]")
-                return reason
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + _STOP_CHECK_INTERVAL_S
+                reason = self._stop_condition(load)
+                if reason:
+                    self.console.print(f"[bold red]aborting: {reason}[/]")
+                    return reason
             time.sleep(0.05)
         return ""
 
     def _stop_condition(self, load: LoadMix) -> str:
         if not self.scenario.stop_conditions:
             return ""
-        frame, now = load.frame(), time.time()
+        frame, now = load.probe_frame(), time.time()
         for condition in self.scenario.stop_conditions:
             if scoring.stop_condition_hit(frame, now, condition):
                 return (
@@ -240,7 +246,7 @@ class ScenarioRun:
 
 def signal_server(target: str) -> str:
     """The HAProxy server whose state shows a fault on `target` (a service or a hop)."""
-    name = target.replace("->", "-")
+    name = normalize_hop(target)
     for server in ("model-fallback", "model-a", "model-b"):
         if name == server or name.startswith(f"{server}-") or name.endswith(f"-{server}"):
             return server

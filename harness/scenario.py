@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 _DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)\s*$")
 _UNIT_SECONDS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -34,13 +35,21 @@ def parse_fraction(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a percentage like 99.9%")
     text = str(value).strip()
-    number = round(float(text[:-1]) / 100, 12) if text.endswith("%") else float(text)
+    try:
+        number = round(float(text[:-1]) / 100, 12) if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a percentage; write it like 99.9%") from None
     if not 0.0 <= number <= 1.0:
         raise ValueError(f"'{value}' is not between 0% and 100%")
     return number
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+def normalize_hop(target: str) -> str:
+    """'gateway->model-a' -> 'gateway-model-a', the Toxiproxy proxy's name."""
+    return target.replace("->", "-").strip()
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, BeforeValidator(parse_fraction)]
 FaultAction = Literal["kill", "stop", "pause", "latency", "timeout", "partition"]
 
@@ -62,7 +71,8 @@ class Load(_Strict):
     probe_rate: float = Field(100.0, gt=0, le=1000, description="open-loop probe rate, requests/s")
     probe_timeout: Duration = 1.0
     duration: Duration | None = None
-    """Total load time; default: until the last revert plus `observe_after`."""
+    """Load time after the steady-state check (the timeline's clock; faults start before it);
+    default and minimum: until the last revert plus `observe_after`."""
 
 
 class SteadyState(_Strict):
@@ -88,13 +98,21 @@ class Fault(_Strict):
     @model_validator(mode="after")
     def _parameters_fit_the_action(self) -> Fault:
         needed = {"latency": ("latency",), "timeout": ("timeout",)}.get(self.action, ())
-        allowed = {"latency": {"latency", "jitter"}, "timeout": {"timeout"}}.get(self.action, set())
+        allowed = {"latency": ("latency", "jitter"), "timeout": ("timeout",)}.get(self.action, ())
+        # Custom error types carry the parameter, so the loader can point at its line.
+        context = {"action": self.action, "allowed": ", ".join(allowed)}
         for name in needed:
             if getattr(self, name) is None:
-                raise ValueError(f"action '{self.action}' needs '{name}'")
+                raise PydanticCustomError(
+                    "fault_parameter_missing", "action '{action}' needs '{parameter}'", {**context, "parameter": name}
+                )
         for name in ("latency", "jitter", "timeout"):
             if getattr(self, name) is not None and name not in allowed:
-                raise ValueError(f"'{name}' does not apply to action '{self.action}'")
+                raise PydanticCustomError(
+                    "fault_parameter_not_allowed",
+                    "'{parameter}' does not apply to action '{action}'",
+                    {**context, "parameter": name},
+                )
         return self
 
 

@@ -54,7 +54,8 @@ class Timeline:
         """(seconds after the timeline starts, action), sorted; unbounded faults revert at `end_s`."""
         events: list[tuple[float, Callable[[], None]]] = []
         for scheduled in self.faults:
-            revert_at = scheduled.spec.at + scheduled.spec.duration if scheduled.spec.duration else end_s
+            duration = scheduled.spec.duration
+            revert_at = scheduled.spec.at + duration if duration is not None else end_s
             events.append((scheduled.spec.at, lambda s=scheduled: self.inject(s)))
             events.append((revert_at, lambda s=scheduled: self.revert(s)))
         return sorted(events, key=lambda event: event[0])

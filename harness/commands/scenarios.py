@@ -95,7 +95,8 @@ def list_command(
     from harness.scenario_loader import summarize
 
     for path, scenario in load_all(paths or [SCENARIOS_DIR], StackSettings()):
-        console.print(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}: {summarize(scenario)}", highlight=False)
+        shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+        console.print(f"{shown}: {summarize(scenario)}", highlight=False, soft_wrap=True)
 
 
 def heal_command() -> None:

@@ -13,14 +13,10 @@ from toxiproxy.server import Toxiproxy
 from harness.errors import InfrastructureError
 from harness.faults.base import FaultContext, register
 from harness.scenario import Fault as FaultSpec
+from harness.scenario import normalize_hop
 
 TOXIC_PREFIX = "failover-"
 """Every toxic the harness adds is named with this prefix, so `heal` can find leftovers."""
-
-
-def hop_name(target: str) -> str:
-    """'gateway->model-a' and 'gateway-model-a' both name the proxy 'gateway-model-a'."""
-    return target.replace("->", "-").strip()
 
 
 def toxiproxy_api(url: str) -> Toxiproxy:
@@ -93,14 +89,14 @@ def _ms(seconds: float | None) -> int:
 @register("latency")
 def _latency(spec: FaultSpec, context: FaultContext) -> Toxic:
     attributes = {"latency": _ms(spec.latency), "jitter": _ms(spec.jitter)}
-    return Toxic(context.toxiproxy_url, hop_name(spec.target), "latency", attributes)
+    return Toxic(context.toxiproxy_url, normalize_hop(spec.target), "latency", attributes)
 
 
 @register("timeout")
 def _timeout(spec: FaultSpec, context: FaultContext) -> Toxic:
-    return Toxic(context.toxiproxy_url, hop_name(spec.target), "timeout", {"timeout": _ms(spec.timeout)})
+    return Toxic(context.toxiproxy_url, normalize_hop(spec.target), "timeout", {"timeout": _ms(spec.timeout)})
 
 
 @register("partition")
 def _partition(spec: FaultSpec, context: FaultContext) -> Partition:
-    return Partition(context.toxiproxy_url, hop_name(spec.target))
+    return Partition(context.toxiproxy_url, normalize_hop(spec.target))

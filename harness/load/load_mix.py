@@ -1,0 +1,61 @@
+"""A scenario's load: Locust users (closed loop) plus the open-loop probe stream.
+
+Probes are the basis of RTO (they keep their schedule while the stack hangs);
+Locust adds realistic concurrent load and its own statistics as a cross-check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness import scoring
+from harness.load.locust_run import LocustRun
+from harness.load.payloads import load_payloads
+from harness.load.probe import ProbeStream
+from harness.scenario import Load
+from harness.stack.spec import REPO_ROOT
+
+
+class LoadMix:
+    def __init__(self, load: Load, gateway_url: str, workdir: Path) -> None:
+        payloads = load.payloads if load.payloads.is_absolute() else REPO_ROOT / load.payloads
+        self.probe = ProbeStream(gateway_url, load_payloads(payloads), rate=load.probe_rate, timeout_s=load.probe_timeout)
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.locust = LocustRun(
+            gateway_url, workdir, users=load.users, rate=load.rate, payloads=payloads, timeout_s=load.probe_timeout
+        )
+        self._stopped = False
+
+    def __enter__(self) -> LoadMix:
+        self.locust.start()
+        self.probe.__enter__()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.probe.stop()
+        self.locust.stop()
+
+    def probe_frame(self) -> pd.DataFrame:
+        """Probe records so far: cheap enough for live checks (stop conditions, steady state)."""
+        return scoring.records_frame(_probe_rows(self.probe))
+
+    def frame(self) -> pd.DataFrame:
+        """Every record, probes and Locust's (Locust's are complete once stopped)."""
+        return scoring.records_frame([*_probe_rows(self.probe), *self.locust.records()])
+
+    def locust_stats(self) -> dict[str, Any]:
+        return dict(self.locust.locust_stats()) if self.locust.users else {}
+
+
+def _probe_rows(probe: ProbeStream) -> list[dict[str, Any]]:
+    return [{**dataclasses.asdict(record), "source": "probe"} for record in probe.records()]
