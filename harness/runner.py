@@ -212,7 +212,7 @@ class ScenarioRun:
     def _score(self, observation: Observation, timeline: Timeline, started: float) -> RunResult:
         scores = [self._score_fault(observation, window) for window in timeline.windows()]
         verdict, reason = scoring.overall_verdict(scores, observation.steady_ok, observation.aborted)
-        if observation.steady_reason and not reason:
+        if not observation.steady_ok and not observation.aborted:
             reason = observation.steady_reason
         result = RunResult(
             scenario=self.scenario.name,

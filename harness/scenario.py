@@ -51,6 +51,7 @@ def normalize_hop(target: str) -> str:
 
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, BeforeValidator(parse_fraction)]
+MIN_PROBES_PER_BUCKET = 5
 FaultAction = Literal["kill", "stop", "pause", "latency", "timeout", "partition"]
 
 
@@ -151,6 +152,16 @@ class Scenario(_Strict):
     stop_conditions: list[StopCondition] = []
     observe_after: Duration = 10.0
     trials: int = Field(1, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _buckets_hold_enough_probes(self) -> Scenario:
+        # An RTO bucket with a probe or two is judged on noise; empty ones never recover.
+        if self.load.probe_rate * self.slos.bucket < MIN_PROBES_PER_BUCKET:
+            raise ValueError(
+                f"load.probe_rate x slos.bucket must be at least {MIN_PROBES_PER_BUCKET} probes per bucket "
+                f"(now {self.load.probe_rate * self.slos.bucket:g}): raise probe_rate or widen the bucket"
+            )
+        return self
 
     def end_of_faults(self) -> float:
         """Seconds after the steady-state check when the last fault is reverted."""
