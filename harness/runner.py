@@ -144,8 +144,8 @@ class ScenarioRun:
                         steady_ok, reason = self._steady(load, "after the faults")
             except RunInterrupted as interrupt:
                 aborted = f"interrupted by {interrupt}"
+            observation_end = time.time()  # the last moment load was sent: later buckets would be empty
             load.stop()
-            observation_end = time.time()
         return Observation(
             records=load.frame(),
             signals=pd.DataFrame(poller.rows(), columns=["t", "server", "state"]),

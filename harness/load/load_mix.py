@@ -7,6 +7,7 @@ Locust adds realistic concurrent load and its own statistics as a cross-check.
 from __future__ import annotations
 
 import dataclasses
+
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,12 @@ class LoadMix:
 
     def probe_frame(self) -> pd.DataFrame:
         """Probe records so far: cheap enough for live checks (stop conditions, steady state)."""
-        return scoring.records_frame(_probe_rows(self.probe))
+        return scoring.records_frame(self.probe.records())
 
     def frame(self) -> pd.DataFrame:
         """Every record, probes and Locust's (Locust's are complete once stopped)."""
-        return scoring.records_frame([*_probe_rows(self.probe), *self.locust.records()])
+        probes = [dataclasses.asdict(record) for record in self.probe.records()]
+        return scoring.records_frame([*probes, *self.locust.records()])
 
     def locust_stats(self) -> dict[str, Any]:
         return dict(self.locust.locust_stats()) if self.locust.users else {}
-
-
-def _probe_rows(probe: ProbeStream) -> list[dict[str, Any]]:
-    return [{**dataclasses.asdict(record), "source": "probe"} for record in probe.records()]

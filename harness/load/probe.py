@@ -35,6 +35,7 @@ class RequestRecord:
     request_id: str
     prediction: int | None
     label: int | None
+    source: str = "probe"
 
 
 def send_prediction(client: httpx.Client, url: str, payload: Payload, timeout_s: float) -> RequestRecord:

@@ -1,0 +1,202 @@
+"""The Locust side of the harness: one user class, every request recorded.
+
+Run by `LocustRun` in a process of its own (gevent stays out of the harness)
+and configured from the environment:
+
+- FAILOVER_PAYLOADS: JSON lines `{"features": [...], "label": n}` (default: the fixtures);
+- FAILOVER_RATE, FAILOVER_USERS: total target rate in requests/s, spread evenly over the
+  users with `constant_throughput`; a rate of 0 means unthrottled;
+- FAILOVER_TIMEOUT: connect and read timeout per request in seconds (default 2);
+- FAILOVER_RECORDS: the JSON-lines file (truncated at start) every request is written to,
+  with the fields of a `RequestRecord` (harness/load/probe.py) plus `source: "locust"`;
+  FAILOVER_RECORD=0 disables recording (overhead benchmark);
+- FAILOVER_READY_FILE: touched once the test starts, so the harness knows load is flowing.
+
+The records file is opened while Locust loads this file, so a records path that
+cannot be written stops Locust from starting instead of losing every record.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, constant, constant_throughput, events, task
+from locust.contrib.fasthttp import FastResponse
+from locust.env import Environment
+from locust.stats import CSV_STATS_INTERVAL_SEC
+
+from harness.load.payloads import DEFAULT_PAYLOADS, load_payloads
+
+FLUSH_INTERVAL_S = 0.5
+SOURCE = "locust"
+NO_PREDICTION = "no integer prediction in the response"
+_ENCODE = json.JSONEncoder(check_circular=False).encode  # records hold no containers
+
+log = logging.getLogger(__name__)
+
+
+class RecordWriter:
+    """Buffered JSON lines, flushed every `FLUSH_INTERVAL_S` by a greenlet and at the end.
+
+    A failing write or flush (disk full, ...) is logged and counted; the run goes on.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._handle = path.open("w", encoding="utf-8", buffering=1 << 16)
+        self.failures = 0
+        self._flusher = gevent.spawn(self._flush_periodically)
+
+    def write(self, record: dict[str, object]) -> None:
+        try:
+            self._handle.write(_ENCODE(record) + "\n")
+        except (OSError, ValueError) as error:
+            self._failed("write", error)
+
+    def flush(self) -> None:
+        try:
+            self._handle.flush()
+        except (OSError, ValueError) as error:
+            self._failed("flush", error)
+
+    def close(self) -> None:
+        self._flusher.kill()
+        self.flush()
+        try:
+            self._handle.close()
+        except OSError as error:
+            self._failed("close", error)
+
+    def _flush_periodically(self) -> None:
+        while True:
+            gevent.sleep(FLUSH_INTERVAL_S)
+            self.flush()
+
+    def _failed(self, action: str, error: Exception) -> None:
+        self.failures += 1
+        if self.failures == 1 or self.failures % 1000 == 0:
+            log.warning("request record %s failed (%d so far): %s", action, self.failures, error)
+
+
+def _payloads() -> itertools.cycle[tuple[bytes, int | None]]:
+    """The payload bodies, serialized once, with their labels."""
+    path = Path(os.environ.get("FAILOVER_PAYLOADS", DEFAULT_PAYLOADS))
+    return itertools.cycle([(json.dumps(p.body()).encode(), p.label) for p in load_payloads(path)])
+
+
+def _writer() -> RecordWriter | None:
+    if os.environ.get("FAILOVER_RECORD", "1") == "0":
+        return None
+    return RecordWriter(Path(os.environ.get("FAILOVER_RECORDS", "records.jsonl")))
+
+
+RATE = float(os.environ.get("FAILOVER_RATE", "0"))
+USERS = max(1, int(os.environ.get("FAILOVER_USERS", "1")))
+TIMEOUT_S = float(os.environ.get("FAILOVER_TIMEOUT", "2"))
+PAYLOADS = _payloads()
+WRITER = _writer()
+
+
+class PredictUser(FastHttpUser):
+    """Posts labeled payloads to /predict; Locust counts as a failure exactly what the record calls not ok."""
+
+    wait_time = constant_throughput(RATE / USERS) if RATE > 0 else constant(0)
+    network_timeout = TIMEOUT_S
+    connection_timeout = TIMEOUT_S
+
+    @task
+    def predict(self) -> None:
+        body, label = next(PAYLOADS)
+        request_id = uuid.uuid4().hex
+        headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+        sent_at = time.time()
+        started = time.perf_counter()
+        with self.client.post("/predict", data=body, headers=headers, catch_response=True) as response:
+            latency_s = time.perf_counter() - started
+            prediction = _prediction(response)
+            if prediction is None and getattr(response, "error", None) is None:
+                response.failure(NO_PREDICTION)  # Locust fails bad statuses and errors by itself
+        if WRITER is not None:
+            error = _error(response, prediction)
+            WRITER.write(_record(response, sent_at, latency_s, request_id, prediction, label, error))
+
+
+def _prediction(response: FastResponse) -> int | None:
+    if not 200 <= response.status_code < 300 or not response.content:
+        return None
+    try:
+        value = json.loads(response.content).get("prediction")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _error(response: FastResponse, prediction: int | None) -> str:
+    """Empty for a good answer; else what `send_prediction` would say, or why a 2xx is not one."""
+    if response.status_code == 0:
+        error = getattr(response, "error", None)
+        return type(getattr(error, "original", None) or error).__name__  # a timeout comes as RetriesExceeded
+    if not 200 <= response.status_code < 300:
+        return (response.content or b"").decode("utf-8", "replace")[:200] or f"HTTP {response.status_code}"
+    return "" if prediction is not None else NO_PREDICTION
+
+
+def _record(
+    response: FastResponse,
+    sent_at: float,
+    latency_s: float,
+    request_id: str,
+    prediction: int | None,
+    label: int | None,
+    error: str,
+) -> dict[str, object]:
+    """The fields of a `RequestRecord` plus `source`, as a plain dict: building the
+    frozen dataclass first would cost as much again as everything else here."""
+    headers: Any = response.headers or {}
+    return {
+        "sent_at": sent_at,
+        "latency_s": latency_s,
+        "ok": not error,
+        "status": response.status_code,
+        "error": error,
+        "served_by": headers.get("X-Served-By", ""),
+        "model_version": headers.get("X-Model-Version", ""),
+        "degraded": headers.get("X-Degraded", "") == "true",
+        "request_id": headers.get("X-Request-Id", request_id),
+        "prediction": prediction,
+        "label": label,
+        "source": SOURCE,
+    }
+
+
+@events.test_start.add_listener
+def _announce_start(**_kwargs: object) -> None:
+    if ready_file := os.environ.get("FAILOVER_READY_FILE"):
+        Path(ready_file).touch()
+
+
+@events.test_stop.add_listener
+def _final_flush(environment: Environment, **_kwargs: object) -> None:
+    """Runs once every user has stopped, so the records file is complete after it.
+
+    Locust rewrites *_stats.csv every CSV_STATS_INTERVAL_SEC but not at exit; waiting
+    one interval lets the CSV hold the final totals the records are checked against.
+    """
+    if WRITER is not None:
+        WRITER.flush()
+    options = environment.parsed_options
+    if options is not None and options.csv_prefix:
+        gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)
+
+
+@events.quit.add_listener
+def _close_records(**_kwargs: object) -> None:
+    if WRITER is not None:
+        WRITER.close()
