@@ -133,7 +133,7 @@ class ScenarioRun:
     def _observe(self, stack: Stack, timeline: Timeline) -> Observation:
         scenario, endpoints = self.scenario, stack.endpoints()
         aborted, steady_ok, reason = "", False, ""
-        with HAProxyPoller(endpoints.stats_url) as poller, LoadMix(scenario.load, endpoints.gateway_url, self.out_dir / "locust") as load:
+        with HAProxyPoller(endpoints.stats_url) as poller, LoadMix(scenario.load, endpoints.gateway_url, self.out_dir / "load") as load:
             try:
                 self._phase(f"warm-up {scenario.steady_state.warmup:g}s")
                 time.sleep(scenario.steady_state.warmup)

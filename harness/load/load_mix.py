@@ -6,7 +6,6 @@ Locust adds realistic concurrent load and its own statistics as a cross-check.
 
 from __future__ import annotations
 
-import dataclasses
 
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import pandas as pd
 from harness import scoring
 from harness.load.locust_run import LocustRun
 from harness.load.payloads import load_payloads
-from harness.load.probe import ProbeStream
+from harness.load.probe_process import ProbeProcess
 from harness.scenario import Load
 from harness.stack.spec import REPO_ROOT
 
@@ -24,8 +23,9 @@ from harness.stack.spec import REPO_ROOT
 class LoadMix:
     def __init__(self, load: Load, gateway_url: str, workdir: Path) -> None:
         payloads = load.payloads if load.payloads.is_absolute() else REPO_ROOT / load.payloads
-        self.probe = ProbeStream(gateway_url, load_payloads(payloads), rate=load.probe_rate, timeout_s=load.probe_timeout)
+        load_payloads(payloads)  # a bad payload file is bad input, reported before any load starts
         workdir.mkdir(parents=True, exist_ok=True)
+        self.probe = ProbeProcess(gateway_url, payloads, load.probe_rate, load.probe_timeout, workdir)
         self.locust = LocustRun(
             gateway_url, workdir, users=load.users, rate=load.rate, payloads=payloads, timeout_s=load.probe_timeout
         )
@@ -33,7 +33,7 @@ class LoadMix:
 
     def __enter__(self) -> LoadMix:
         self.locust.start()
-        self.probe.__enter__()
+        self.probe.start()
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -52,8 +52,7 @@ class LoadMix:
 
     def frame(self) -> pd.DataFrame:
         """Every record, probes and Locust's (Locust's are complete once stopped)."""
-        probes = [dataclasses.asdict(record) for record in self.probe.records()]
-        return scoring.records_frame([*probes, *self.locust.records()])
+        return scoring.records_frame([*self.probe.records(), *self.locust.records()])
 
     def locust_stats(self) -> dict[str, Any]:
         return dict(self.locust.locust_stats()) if self.locust.users else {}

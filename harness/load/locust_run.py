@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from harness.errors import BadInput, InfrastructureError
+from harness.load.child import die_with_parent
 from harness.load.payloads import DEFAULT_PAYLOADS, load_payloads
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -107,6 +108,7 @@ class LocustRun:
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,  # a Ctrl-C on the harness reaches Locust through stop() only
+                preexec_fn=die_with_parent,  # ...and Locust never outlives a killed harness
             )
         self._await_ready()
 

@@ -87,6 +87,7 @@ class ProbeStream:
         self._payloads = itertools.cycle(payloads)
         self._stop = threading.Event()
         self._records: list[RequestRecord] = []
+        self._drained: list[RequestRecord] = []
         self._lock = threading.Lock()
         workers = max(4, int(rate * timeout_s) + 2)  # enough for every request in flight during an outage
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe")
@@ -110,7 +111,14 @@ class ProbeStream:
 
     def records(self) -> list[RequestRecord]:
         with self._lock:
-            return sorted(self._records, key=lambda record: record.sent_at)
+            return sorted([*self._drained, *self._records], key=lambda record: record.sent_at)
+
+    def drain(self) -> list[RequestRecord]:
+        """Records completed since the last drain (in completion order); `records()` still has them all."""
+        with self._lock:
+            fresh, self._records = self._records, []
+            self._drained.extend(fresh)
+        return fresh
 
     def _schedule(self) -> None:
         next_at = time.perf_counter()

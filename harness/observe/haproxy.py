@@ -10,9 +10,15 @@ import httpx
 BACKEND = "models"
 
 
-def server_states(stats_url: str, backend: str = BACKEND, timeout_s: float = 1.0) -> dict[str, str]:
-    """{'model-a': 'UP', 'model-b': 'DOWN', ...} for the servers of `backend`."""
-    response = httpx.get(f"{stats_url}/stats;csv;norefresh", timeout=timeout_s)
+def server_states(
+    stats_url: str, backend: str = BACKEND, timeout_s: float = 1.0, client: httpx.Client | None = None
+) -> dict[str, str]:
+    """{'model-a': 'UP', 'model-b': 'DOWN', ...} for the servers of `backend`.
+
+    Pollers pass a long-lived `client`: a new one per call costs milliseconds of CPU (TLS set-up).
+    """
+    url = f"{stats_url}/stats;csv;norefresh"
+    response = client.get(url, timeout=timeout_s) if client else httpx.get(url, timeout=timeout_s)
     response.raise_for_status()
     rows = csv.DictReader(io.StringIO(response.text.lstrip("# ")))
     return {

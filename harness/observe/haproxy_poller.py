@@ -39,11 +39,15 @@ class HAProxyPoller:
         return list(self._rows)
 
     def _run(self) -> None:
+        with httpx.Client() as client:
+            self._poll(client)
+
+    def _poll(self, client: httpx.Client) -> None:
         while not self._stop.is_set():
             started = time.perf_counter()
             now = time.time()
             try:
-                states = server_states(self.stats_url, timeout_s=self.interval_s * 4)
+                states = server_states(self.stats_url, timeout_s=self.interval_s * 4, client=client)
             except (httpx.HTTPError, ValueError):
                 states = {}  # HAProxy itself unreachable: no signal this round
             for server, state in states.items():

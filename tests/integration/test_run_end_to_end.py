@@ -53,7 +53,7 @@ def test_an_impossible_slo_fails_with_exit_1_naming_the_slo(
     require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
     text = (REPO / "scenarios" / "ci" / "model-partition.yaml").read_text()
     scenario = tmp_path / "impossible.yaml"
-    scenario.write_text(text.replace("name: model-partition", "name: impossible").replace("p95: 400ms", "p95: 1ms"))
+    scenario.write_text(text.replace("name: model-partition", "name: impossible").replace("p95: 750ms", "p95: 1ms"))
     code = main(["run", str(scenario), "--project", PROJECT, "--reports-dir", str(tmp_path / "reports")])
     out = capsys.readouterr().out
     assert code == 1

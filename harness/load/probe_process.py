@@ -1,0 +1,62 @@
+"""Client side of `probe_worker`: start it, stop it, read its records as they arrive."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InfrastructureError
+from harness.load.child import die_with_parent
+
+STOP_GRACE_S = 5.0
+
+
+class ProbeProcess:
+    def __init__(self, url: str, payloads: Path, rate: float, timeout_s: float, workdir: Path) -> None:
+        self.argv = [sys.executable, "-m", "harness.load.probe_worker", url, str(payloads), str(rate), str(timeout_s)]
+        self.timeout_s = timeout_s
+        self.records_path = workdir / "probes.jsonl"
+        self.log_path = workdir / "probes.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._records: list[dict[str, Any]] = []
+        self._offset = 0
+
+    def start(self) -> None:
+        self.records_path.parent.mkdir(parents=True, exist_ok=True)
+        self.records_path.touch()
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [*self.argv, str(self.records_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
+            )
+
+    def stop(self) -> None:
+        """SIGTERM: the worker waits for requests in flight (up to the timeout), writes them, exits."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=self.timeout_s + STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.returncode not in (0, -signal.SIGTERM):
+            raise InfrastructureError(f"the probe stream failed (exit {process.returncode})", f"see {self.log_path}")
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every complete record so far; reads only what was appended since the last call."""
+        with open(self.records_path, "rb") as handle:
+            handle.seek(self._offset)
+            chunk = handle.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        self._records.extend(json.loads(line) for line in complete.splitlines() if line.strip())
+        return self._records
