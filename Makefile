@@ -29,7 +29,7 @@ $(TOXIPROXY):
 	@bash compose/setup/toxiproxy.sh $(CURDIR)/.tools/bin
 
 demo: setup
-	$(VENV)/bin/failover stack demo --backend local
+	$(VENV)/bin/failover run scenarios/ci/ --backend local --junit reports/junit.xml
 
 # Compose-backend tests need Docker: as root, `make test` starts it; without it
 # they skip locally and fail under CI=true.
@@ -39,6 +39,9 @@ test: setup
 
 bench: setup
 	$(PYTHON) tests/benchmarks/stack_bench.py
+	$(PYTHON) tests/benchmarks/rto_calibration_bench.py
+	$(PYTHON) tests/benchmarks/scoring_bench.py
+	$(PYTHON) tests/benchmarks/locust_bench.py
 
 clean:
 	rm -rf $(VENV) .tools compose/image/.build

@@ -1,0 +1,69 @@
+"""Calibrating the instrument: a known outage on a path with no redundancy.
+
+Probes go straight through a Toxiproxy proxy to one model server (no gateway,
+no second replica), the proxy is disabled for exactly `outage_s`, and the
+outage is scored like any fault. The measured RTO should be the outage.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from harness import scoring
+from harness.faults.network import Partition, toxiproxy_api
+from harness.load.payloads import load_payloads
+from harness.load.probe import ProbeStream
+from harness.result import FaultScore, FaultWindow
+from harness.scenario import SLOs
+from harness.stack import Stack
+
+CALIBRATION_PROXY = "failover-calibration"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    truth_s: float
+    """Injection completed to revert completed, as timed by the harness."""
+    score: FaultScore
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def single_path(stack: Stack, service: str = "model-a") -> Iterator[str]:
+    """A temporary proxy on loopback straight to `service`; yields its URL."""
+    api = toxiproxy_api(stack.endpoints().toxiproxy_url)
+    host, port = stack.endpoints().address(service)
+    listen = _free_port()
+    proxy = api.create(upstream=f"{host}:{port}", name=CALIBRATION_PROXY, listen=f"127.0.0.1:{listen}")
+    try:
+        yield f"http://127.0.0.1:{listen}"
+    finally:
+        proxy.destroy()
+
+
+def measure_known_outage(stack: Stack, outage_s: float = 3.0, probe_rate: float = 100.0) -> Calibration:
+    slos = SLOs(availability=0.999, bucket=0.25, stable_for=2.0)
+    outage = Partition(stack.endpoints().toxiproxy_url, CALIBRATION_PROXY)
+    with single_path(stack) as url, ProbeStream(url, load_payloads(), rate=probe_rate, timeout_s=1.0) as probe:
+        time.sleep(2.0)
+        outage.inject()
+        injected_at = time.time()
+        time.sleep(max(0.0, outage_s - (time.time() - injected_at)))
+        outage.revert()
+        reverted_at = time.time()
+        time.sleep(slos.stable_for + 1.0)
+        records = scoring.records_frame(probe.stop())
+    window = FaultWindow(
+        index=0, type="partition", target=CALIBRATION_PROXY, injected_at=injected_at, reverted_at=reverted_at
+    )
+    score = scoring.score_fault(records, window, slos, probe_rate=probe_rate, observation_end=time.time())
+    return Calibration(truth_s=reverted_at - injected_at, score=score)
