@@ -26,8 +26,9 @@ CALIBRATION_PROXY = "failover-calibration"
 
 @dataclass(frozen=True)
 class Calibration:
-    truth_s: float
-    """Injection completed to revert completed, as timed by the harness."""
+    truth_s: tuple[float, float]
+    """The true outage, from injection completed: the proxy listened again at some moment
+    during the revert call, i.e. between these two (the call's own duration)."""
     score: FaultScore
 
 
@@ -58,6 +59,7 @@ def measure_known_outage(stack: Stack, outage_s: float = 3.0, probe_rate: float 
         outage.inject()
         injected_at = time.time()
         time.sleep(max(0.0, outage_s - (time.time() - injected_at)))
+        revert_started = time.time()
         outage.revert()
         reverted_at = time.time()
         time.sleep(slos.stable_for + 1.0)
@@ -66,4 +68,4 @@ def measure_known_outage(stack: Stack, outage_s: float = 3.0, probe_rate: float 
         index=0, type="partition", target=CALIBRATION_PROXY, injected_at=injected_at, reverted_at=reverted_at
     )
     score = scoring.score_fault(records, window, slos, probe_rate=probe_rate, observation_end=time.time())
-    return Calibration(truth_s=reverted_at - injected_at, score=score)
+    return Calibration(truth_s=(revert_started - injected_at, reverted_at - injected_at), score=score)
