@@ -67,6 +67,22 @@ def _journal_events(reports: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in journals[0].read_text().splitlines() if line.strip()]
 
 
+def _run_in_background(scenario: Path, reports: Path, state: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", str(scenario), "--project", PROJECT, "--reports-dir", str(reports)],
+        env={**os.environ, "FAILOVER_STATE_DIR": str(state)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+
+
+def _assert_nothing_injected(stack: LocalStack) -> None:
+    assert {s.state for s in stack.status()} == {"running"}
+    proxies = toxiproxy_api(stack.endpoints().toxiproxy_url).proxies()
+    assert all(proxy.enabled and proxy.toxics() == {} for proxy in proxies.values())
+
+
 def test_heal_reverts_what_a_killed_harness_left_behind(isolated_state: Path, tmp_path: Path) -> None:
     require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
     scenario = tmp_path / "long-faults.yaml"
@@ -82,13 +98,7 @@ def test_heal_reverts_what_a_killed_harness_left_behind(isolated_state: Path, tm
         "slos: {availability: 50%, bucket: 500ms}\n"
     )
     reports = tmp_path / "reports"
-    harness = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", str(scenario), "--project", PROJECT, "--reports-dir", str(reports)],
-        env={**os.environ, "FAILOVER_STATE_DIR": str(isolated_state)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=REPO,
-    )
+    harness = _run_in_background(scenario, reports, isolated_state)
     stack = LocalStack(StackSettings(project=PROJECT))
     try:
         deadline = time.monotonic() + 90
@@ -104,14 +114,75 @@ def test_heal_reverts_what_a_killed_harness_left_behind(isolated_state: Path, tm
         done, failed = heal()
         assert failed == [] and len(done) == 4
 
-        states = {s.name: s.state for s in stack.status()}
-        assert set(states.values()) == {"running"}, states
-        api = toxiproxy_api(stack.endpoints().toxiproxy_url)
-        proxies = api.proxies()
-        assert all(proxy.enabled for proxy in proxies.values())
-        assert all(proxy.toxics() == {} for proxy in proxies.values())
+        _assert_nothing_injected(stack)
         assert heal() == ([], []), "a second heal has nothing left to do"
     finally:
         if harness.poll() is None:
             harness.kill()
         stack.down()
+
+
+def test_sigterm_mid_fault_reverts_and_reports_aborted(isolated_state: Path, tmp_path: Path) -> None:
+    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
+    scenario = tmp_path / "terminated.yaml"
+    scenario.write_text(
+        "name: terminated\n"
+        "load: {users: 0, probe_rate: 50}\n"
+        "steady_state: {warmup: 1s, check: 1s}\n"
+        "timeline:\n"
+        "  - {at: 0s, action: pause, target: model-b, duration: 5m}\n"
+        "  - {at: 0s, action: latency, target: gateway->model-a, latency: 200ms, duration: 5m}\n"
+        "slos: {availability: 50%, bucket: 500ms}\n"
+    )
+    reports = tmp_path / "reports"
+    harness = _run_in_background(scenario, reports, isolated_state)
+    stack = LocalStack(StackSettings(project=PROJECT))
+    try:
+        deadline = time.monotonic() + 90
+        while sum(e["event"] == "fault-injected" for e in _journal_events(reports)) < 2:
+            assert harness.poll() is None and time.monotonic() < deadline, "faults were not injected"
+            time.sleep(0.2)
+        assert {s.name: s.state for s in stack.status()}["model-b"] == "paused"
+    except AssertionError:
+        harness.kill()
+        stack.down()
+        raise
+    harness.send_signal(signal.SIGTERM)
+    assert harness.wait(timeout=60) == 1
+    (result_file,) = reports.glob("*/result.json")
+    result = json.loads(result_file.read_text())
+    assert result["verdict"] == "aborted" and "SIGTERM" in result["reason"]
+    assert _journal_events(reports)[-1]["event"] == "run-end"
+    assert stack.status()[0].state == "missing", "the run brought its stack down"
+
+
+def test_a_stop_condition_aborts_the_run_and_reverts(
+    isolated_state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
+    scenario = tmp_path / "blackout.yaml"
+    scenario.write_text(
+        "name: blackout\n"
+        "load: {users: 0, probe_rate: 50, probe_timeout: 500ms}\n"
+        "steady_state: {warmup: 1s, check: 1s}\n"
+        "timeline:\n"
+        + "".join(
+            f"  - {{at: 0s, action: partition, target: gateway->{server}, duration: 60s}}\n"
+            for server in ("model-a", "model-b", "model-fallback")
+        )
+        + "slos: {availability: 99%, bucket: 500ms}\n"
+        "stop_conditions: [{availability_below: 50%, for: 2s}]\n"
+    )
+    started = time.monotonic()
+    code = main(["run", str(scenario), "--project", PROJECT, "--reports-dir", str(tmp_path / "reports"), "--keep-up"])
+    stack = LocalStack(StackSettings(project=PROJECT))
+    try:
+        assert code == 1
+        assert time.monotonic() - started < 45, "aborted long before the 60 s faults would have ended"
+        (result_file,) = (tmp_path / "reports").glob("*/result.json")
+        result = json.loads(result_file.read_text())
+        assert result["verdict"] == "aborted" and "stop condition" in result["reason"]
+        _assert_nothing_injected(stack)
+    finally:
+        stack.down()
+    assert "aborting" in capsys.readouterr().out
