@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harness.errors import MissingBinary
 from harness.stack.base import LOOPBACK
-from harness.stack.spec import REPO_ROOT, ServiceSpec, StackSpec
+from harness.stack.spec import REPO_ROOT, ServiceSpec, StackSpec, container_to_host
 
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 _INSTALL_HINTS = {
@@ -64,7 +64,7 @@ class _Rewriter:
         self._hosts = set(names)
         self._host_port = re.compile(rf"(?<![\w.-])(?:{alternatives}):(?=\d)")
         self._listen = re.compile(rf"(?<![\w.-]){re.escape(_ANY_ADDRESS)}:(\d+)")
-        self._mounts = sorted(service.mounts, key=lambda mount: len(mount.target), reverse=True)
+        self._mounts = service.mounts
         self._rendered: dict[str, str] = {}
         self.listen_ports: set[int] = {port.host_port for port in service.ports}
         for target in service.render:
@@ -85,10 +85,8 @@ class _Rewriter:
     def path(self, value: str) -> str:
         if value in self._rendered:
             return self._rendered[value]
-        for mount in self._mounts:
-            if value == mount.target or value.startswith(mount.target.rstrip("/") + "/"):
-                return str(mount.source) + value[len(mount.target.rstrip("/")) :]
-        return value
+        host = container_to_host(value, self._mounts)
+        return value if host is None else str(host)
 
     def _render(self, target: str, service_dir: Path) -> Path:
         source = Path(self.path(target))

@@ -8,6 +8,7 @@ local backend derives host processes from these specs (see `local_plan.py`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -78,12 +79,10 @@ class StackSpec:
 
     def toxiproxy_hops(self) -> set[str]:
         """Names of the Toxiproxy proxies the stack creates from its `-config` file."""
-        import json
-
         for service in self.services.values():
             if "-config" in service.command:
                 path = service.command[service.command.index("-config") + 1]
-                host_path = _host_path(path, service.mounts)
+                host_path = container_to_host(path, service.mounts)
                 if host_path is not None and host_path.exists():
                     return {proxy["name"] for proxy in json.loads(host_path.read_text())}
         return set()
@@ -106,11 +105,12 @@ class StackSpec:
         return ordered
 
 
-def _host_path(container_path: str, mounts: tuple[Mount, ...]) -> Path | None:
-    for mount in mounts:
+def container_to_host(container_path: str, mounts: tuple[Mount, ...]) -> Path | None:
+    """The host path behind `container_path` through the deepest bind mount that covers it."""
+    for mount in sorted(mounts, key=lambda mount: len(mount.target), reverse=True):
         prefix = mount.target.rstrip("/")
         if container_path == prefix or container_path.startswith(prefix + "/"):
-            return mount.source / container_path[len(prefix) :].lstrip("/")
+            return Path(str(mount.source) + container_path[len(prefix) :])
     return None
 
 

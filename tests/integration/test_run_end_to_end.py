@@ -77,6 +77,14 @@ def _run_in_background(scenario: Path, reports: Path, state: Path) -> subprocess
     )
 
 
+def _wait_until_injected(harness: subprocess.Popen[bytes], reports: Path, count: int) -> None:
+    deadline = time.monotonic() + 90
+    while sum(e["event"] == "fault-injected" for e in _journal_events(reports)) < count:
+        assert harness.poll() is None, "the harness ended before injecting its faults"
+        assert time.monotonic() < deadline, "faults were not injected in time"
+        time.sleep(0.2)
+
+
 def _assert_nothing_injected(stack: LocalStack) -> None:
     assert {s.state for s in stack.status()} == {"running"}
     proxies = toxiproxy_api(stack.endpoints().toxiproxy_url).proxies()
@@ -101,11 +109,7 @@ def test_heal_reverts_what_a_killed_harness_left_behind(isolated_state: Path, tm
     harness = _run_in_background(scenario, reports, isolated_state)
     stack = LocalStack(StackSettings(project=PROJECT))
     try:
-        deadline = time.monotonic() + 90
-        while sum(e["event"] == "fault-injected" for e in _journal_events(reports)) < 4:
-            assert harness.poll() is None, "the harness ended before injecting its faults"
-            assert time.monotonic() < deadline, "faults were not injected in time"
-            time.sleep(0.2)
+        _wait_until_injected(harness, reports, 4)
         harness.send_signal(signal.SIGKILL)
         harness.wait()
         states = {s.name: s.state for s in stack.status()}
@@ -138,10 +142,7 @@ def test_sigterm_mid_fault_reverts_and_reports_aborted(isolated_state: Path, tmp
     harness = _run_in_background(scenario, reports, isolated_state)
     stack = LocalStack(StackSettings(project=PROJECT))
     try:
-        deadline = time.monotonic() + 90
-        while sum(e["event"] == "fault-injected" for e in _journal_events(reports)) < 2:
-            assert harness.poll() is None and time.monotonic() < deadline, "faults were not injected"
-            time.sleep(0.2)
+        _wait_until_injected(harness, reports, 2)
         assert {s.name: s.state for s in stack.status()}["model-b"] == "paused"
     except AssertionError:
         harness.kill()
