@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 
@@ -25,6 +26,7 @@ from harness.journal import Journal
 from harness.load.load_mix import LoadMix
 from harness.observe.haproxy_poller import HAProxyPoller
 from harness.report import write_reports
+from harness.report.suite import SuiteRun
 from harness.result import FaultScore, RunResult
 from harness.scenario import Scenario, normalize_hop
 from harness.stack import Backend, Stack, StackSettings, open_stack
@@ -227,7 +229,8 @@ class ScenarioRun:
             faults=scores,
             requests=scoring.request_totals(observation.records),
         )
-        buckets = scoring.bucket_series(observation.records, started, observation.observation_end, 1.0)
+        load_start = _load_start(observation.records, started)
+        buckets = scoring.bucket_series(observation.records, load_start, observation.observation_end, 1.0)
         observation.records.to_parquet(self.out_dir / "requests.parquet")
         write_reports(result, buckets, self.out_dir)
         return result
@@ -244,6 +247,14 @@ class ScenarioRun:
         )
 
 
+def _load_start(records: pd.DataFrame, run_start: float) -> float:
+    """The whole second after `run_start` in which the first request was sent: the chart starts there,
+    not during stack start-up, when nothing was measured."""
+    if records.empty:
+        return run_start
+    return run_start + max(0.0, float(np.floor(records["sent_at"].min() - run_start)))
+
+
 def signal_server(target: str) -> str:
     """The HAProxy server whose state shows a fault on `target` (a service or a hop)."""
     name = normalize_hop(target)
@@ -253,6 +264,7 @@ def signal_server(target: str) -> str:
     return name
 
 
-def run_scenario(scenario: Scenario, options: RunOptions, console: Console) -> list[RunResult]:
-    """Every trial of one scenario, in order."""
-    return [ScenarioRun(scenario, options, console, trial).execute() for trial in range(1, scenario.trials + 1)]
+def run_scenario(scenario: Scenario, options: RunOptions, console: Console) -> list[SuiteRun]:
+    """Every trial of one scenario, in order, each with the folder of its reports."""
+    runs = [ScenarioRun(scenario, options, console, trial) for trial in range(1, scenario.trials + 1)]
+    return [SuiteRun(run.execute(), run.out_dir) for run in runs]

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from harness.commands.options import BackendOption, GatewayPort, ProjectOption, StatsPort, ToxiproxyPort, console
 from harness.errors import EXIT_OK, EXIT_SLO_MISSED, BadInput, HarnessError
-from harness.result import RunResult
 from harness.scenario import Scenario
 from harness.stack import StackSettings
 from harness.stack.spec import REPO_ROOT
+
+if TYPE_CHECKING:
+    from harness.report.suite import SuiteRun
 
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 REPORTS_DIR = REPO_ROOT / "reports"
@@ -60,26 +61,26 @@ def run_command(
     settings = StackSettings(project=project, gateway_port=gateway_port, stats_port=stats_port, toxiproxy_port=toxiproxy_port)
     scenarios = load_all(paths, settings)
     options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up)  # type: ignore[arg-type]
-    results: list[RunResult] = []
+    runs: list[SuiteRun] = []
     for _, scenario in scenarios:
-        for result in run_scenario(scenario, options, console):
-            print_summary(result, console)
-            results.append(result)
-    _write_suite_outputs(results, reports_dir, junit)
-    raise typer.Exit(EXIT_OK if all(r.verdict == "pass" for r in results) else EXIT_SLO_MISSED)
+        for run in run_scenario(scenario, options, console):
+            print_summary(run.result, console)
+            runs.append(run)
+    _write_suite_outputs(runs, reports_dir, junit)
+    raise typer.Exit(EXIT_OK if all(run.result.verdict == "pass" for run in runs) else EXIT_SLO_MISSED)
 
 
-def _write_suite_outputs(results: list[RunResult], reports_dir: Path, junit: Path | None) -> None:
+def _write_suite_outputs(runs: list[SuiteRun], reports_dir: Path, junit: Path | None) -> None:
+    """JUnit over every run when asked; an index (HTML and JSON) when there was more than one run."""
     from harness.report.junit import write_junit
+    from harness.report.suite import write_suite_index
 
     if junit is not None:
-        write_junit(results, junit)
+        write_junit([run.result for run in runs], junit)
         console.print(f"JUnit: {junit}")
-    if len(results) > 1:
-        index = reports_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-suite.json"
-        rows = [{"scenario": r.scenario, "trial": r.trial, "verdict": r.verdict, "reason": r.reason} for r in results]
-        index.write_text(json.dumps(rows, indent=2) + "\n")
-        console.print(f"suite index: {index}")
+    if len(runs) > 1:
+        index = write_suite_index(runs, reports_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-suite")
+        console.print(f"suite index: {index['html']}")
 
 
 def validate_command(paths: PathsArgument, project: ProjectOption = "failover") -> None:

@@ -86,7 +86,7 @@ def timeline_png(
             _mark_recoveries(ax, recoveries, origin)
         _label_faults(axes[0], faults, origin)
         axes[-1].set_xlabel("seconds since run start")
-        axes[-1].set_xlim(min(0.0, float(x.min())), end)
+        axes[-1].set_xlim(float(x.min()), end)
         figure.legend(handles=_legend_handles(), loc="outside upper right", ncols=3, frameon=False)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
