@@ -210,12 +210,11 @@ class LiveView:
                 self._live.stop()
 
     def phase(self, text: str) -> None:
-        """Set the current phase (e.g. 'warm-up 3s', 'steady-state check', 'faults: kill model-a')."""
+        """Set the current phase (e.g. 'warm-up 3s', 'faults: kill model-a'); it also stays in the scroll-back."""
         self._phase = text
+        self._line(escape(text))
         if self._live is not None:
             self._live.refresh()
-        else:
-            self._line(text)
 
     def note(self, text: str) -> None:
         """A line that stays in the scroll-back (e.g. 'injected kill model-a', 'aborting: ...')."""

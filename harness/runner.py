@@ -23,6 +23,7 @@ from rich.console import Console
 from harness import scoring
 from harness.faults import FaultContext
 from harness.journal import Journal
+from harness.live_view import LiveView
 from harness.load.load_mix import LoadMix
 from harness.observe.haproxy_poller import HAProxyPoller
 from harness.report import write_reports
@@ -135,7 +136,11 @@ class ScenarioRun:
     def _observe(self, stack: Stack, timeline: Timeline) -> Observation:
         scenario, endpoints = self.scenario, stack.endpoints()
         aborted, steady_ok, reason = "", False, ""
-        with HAProxyPoller(endpoints.stats_url) as poller, LoadMix(scenario.load, endpoints.gateway_url, self.out_dir / "load") as load:
+        with (
+            HAProxyPoller(endpoints.stats_url) as poller,
+            LoadMix(scenario.load, endpoints.gateway_url, self.out_dir / "load") as load,
+            LiveView(self.console, scenario.name, load.probe_frame, lambda: _active_faults(timeline)) as self._view,
+        ):
             try:
                 self._phase(f"warm-up {scenario.steady_state.warmup:g}s")
                 time.sleep(scenario.steady_state.warmup)
@@ -165,7 +170,7 @@ class ScenarioRun:
         time.sleep(window)
         ok, reason = scoring.check_steady(load.probe_frame(), start, start + window, self.scenario.slos)
         if not ok:
-            self.console.print(f"[red]steady state not met {when}: {reason}[/]")
+            self._view.note(f"[red]steady state not met {when}: {reason}[/]")
             return False, f"steady state not met {when}: {reason}"
         return True, ""
 
@@ -187,7 +192,7 @@ class ScenarioRun:
                 next_check = time.monotonic() + _STOP_CHECK_INTERVAL_S
                 reason = self._stop_condition(load)
                 if reason:
-                    self.console.print(f"[bold red]aborting: {reason}[/]")
+                    self._view.note(f"[bold red]aborting: {reason}[/]")
                     return reason
             time.sleep(0.05)
         return ""
@@ -205,11 +210,11 @@ class ScenarioRun:
         return ""
 
     def _active(self, timeline: Timeline) -> str:
-        active = [s.fault.describe() for s in timeline.faults if s.active]
+        active = _active_faults(timeline)
         return "faults: " + (", ".join(active) if active else "none (observing recovery)")
 
     def _phase(self, text: str) -> None:
-        self.console.print(f"  [dim]{time.strftime('%H:%M:%S')}[/] {text}")
+        self._view.phase(text)
 
     def _score(self, observation: Observation, timeline: Timeline, started: float) -> RunResult:
         scores = [self._score_fault(observation, window) for window in timeline.windows()]
@@ -245,6 +250,10 @@ class ScenarioRun:
             signals=observation.signals,
             signal_server=signal_server(window.target),
         )
+
+
+def _active_faults(timeline: Timeline) -> list[str]:
+    return [s.fault.describe() for s in timeline.faults if s.active]
 
 
 def _load_start(records: pd.DataFrame, run_start: float) -> float:

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ class ProbeProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._records: list[dict[str, Any]] = []
         self._offset = 0
+        self._lock = threading.Lock()  # the live view reads from its own thread
 
     def start(self) -> None:
         self.records_path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,10 +55,11 @@ class ProbeProcess:
 
     def records(self) -> list[dict[str, Any]]:
         """Every complete record so far; reads only what was appended since the last call."""
-        with open(self.records_path, "rb") as handle:
-            handle.seek(self._offset)
-            chunk = handle.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self._offset += len(complete)
-        self._records.extend(json.loads(line) for line in complete.splitlines() if line.strip())
-        return self._records
+        with self._lock:
+            with open(self.records_path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self._offset += len(complete)
+            self._records.extend(json.loads(line) for line in complete.splitlines() if line.strip())
+            return list(self._records)
