@@ -10,12 +10,11 @@ import statistics
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
 from harness.load.payloads import load_payloads
-from harness.load.probe import RequestRecord, send_prediction
+from harness.load.probe import PredictionClient, RequestRecord
 from harness.stack import Stack
 
 
@@ -42,8 +41,11 @@ def run_demo(stack: Stack, requests: int, console: Console, reports_dir: Path) -
 
 def _send(gateway_url: str, count: int) -> list[RequestRecord]:
     payloads = load_payloads()
-    with httpx.Client() as client:
-        return [send_prediction(client, gateway_url, payloads[i % len(payloads)], 2.0) for i in range(count)]
+    client = PredictionClient(gateway_url, timeout_s=2.0)
+    try:
+        return [client.send(payloads[i % len(payloads)]) for i in range(count)]
+    finally:
+        client.close()
 
 
 def _write_report(records: list[RequestRecord], backend: str, reports_dir: Path) -> Path:

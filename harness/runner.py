@@ -237,6 +237,7 @@ class ScenarioRun:
         load_start = _load_start(observation.records, started)
         buckets = scoring.bucket_series(observation.records, load_start, observation.observation_end, 1.0)
         observation.records.to_parquet(self.out_dir / "requests.parquet")
+        observation.signals.to_csv(self.out_dir / "server_states.csv", index=False)
         write_reports(result, buckets, self.out_dir)
         return result
 

@@ -139,7 +139,7 @@ def _prediction(response: FastResponse) -> int | None:
 
 
 def _error(response: FastResponse, prediction: int | None) -> str:
-    """Empty for a good answer; else what `send_prediction` would say, or why a 2xx is not one."""
+    """Empty for a good answer; else what `PredictionClient.send` would say, or why a 2xx is not one."""
     if response.status_code == 0:
         error = getattr(response, "error", None)
         return type(getattr(error, "original", None) or error).__name__  # a timeout comes as RetriesExceeded

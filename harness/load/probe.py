@@ -2,20 +2,30 @@
 
 Closed-loop clients stop sampling exactly when the stack hangs (coordinated
 omission). This stream keeps its schedule: each request is sent at its
-planned time on a worker thread, with a short timeout, so an outage is
+planned time in a greenlet of its own, with a short timeout, so an outage is
 sampled as densely as steady state. Every request becomes a `RequestRecord`.
+
+Greenlets on one gevent hub (with geventhttpclient, as Locust's FastHttpUser)
+rather than a thread per request: when the stack slows down, hundreds of
+requests are in flight, and a thread each made the client itself the
+bottleneck (GIL contention on 2 cores: probe latency kept climbing after the
+stack had recovered, while Locust's stayed flat).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import httpx
+import gevent
+import gevent.pool
+from geventhttpclient import HTTPClient
+from geventhttpclient.response import HTTPSocketPoolResponse
 
 from harness.load.payloads import Payload
 
@@ -38,75 +48,99 @@ class RequestRecord:
     source: str = "probe"
 
 
-def send_prediction(client: httpx.Client, url: str, payload: Payload, timeout_s: float) -> RequestRecord:
-    request_id = uuid.uuid4().hex
-    sent_at = time.time()
-    started = time.perf_counter()
-    try:
-        response = client.post(
-            f"{url}/predict", json=payload.body(), headers={"X-Request-Id": request_id}, timeout=timeout_s
+class PredictionClient:
+    """POSTs payloads to `<url>/predict` over a pool of `concurrency` keep-alive connections.
+
+    Each socket operation (connect, send, each read) is bounded by `timeout_s`;
+    a request is not cut short as a whole, so that its connection always goes
+    back to the pool (a killed greenlet would leak it)."""
+
+    def __init__(self, url: str, timeout_s: float, concurrency: int = 1) -> None:
+        self.timeout_s = timeout_s
+        self._client = HTTPClient.from_url(
+            url, concurrency=concurrency, connection_timeout=timeout_s, network_timeout=timeout_s
         )
-    except httpx.HTTPError as error:
-        return RequestRecord(
-            sent_at, time.perf_counter() - started, False, 0, type(error).__name__, "", "", False,
-            request_id, None, payload.label,
-        )
-    latency = time.perf_counter() - started
-    prediction = _prediction(response)
-    headers = response.headers
+        self._path = urlsplit(url).path.rstrip("/") + "/predict"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def send(self, payload: Payload) -> RequestRecord:
+        request_id = uuid.uuid4().hex
+        body = json.dumps(payload.body()).encode()
+        headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+        sent_at = time.time()
+        started = time.perf_counter()
+        try:
+            response = self._client.post(self._path, body=body, headers=headers)
+            content = response.read()
+        except Exception as error:  # noqa: BLE001 - socket errors, timeouts, parse errors: all a failed request
+            return RequestRecord(
+                sent_at, time.perf_counter() - started, False, 0, type(error).__name__, "", "", False,
+                request_id, None, payload.label,
+            )
+        return _record(response, content, sent_at, time.perf_counter() - started, request_id, payload)
+
+
+def _record(
+    response: HTTPSocketPoolResponse, content: bytes, sent_at: float, latency_s: float, request_id: str, payload: Payload
+) -> RequestRecord:
+    success = 200 <= response.status_code < 300
+    prediction = _prediction(content) if success else None
     return RequestRecord(
         sent_at=sent_at,
-        latency_s=latency,
-        ok=response.is_success and prediction is not None,
+        latency_s=latency_s,
+        ok=success and prediction is not None,
         status=response.status_code,
-        error="" if response.is_success else response.text[:200],
-        served_by=headers.get("X-Served-By", ""),
-        model_version=headers.get("X-Model-Version", ""),
-        degraded=headers.get("X-Degraded", "") == "true",
-        request_id=headers.get("X-Request-Id", request_id),
+        error="" if success else content[:200].decode("utf-8", "replace"),
+        served_by=response.get("X-Served-By", "") or "",
+        model_version=response.get("X-Model-Version", "") or "",
+        degraded=response.get("X-Degraded", "") == "true",
+        request_id=response.get("X-Request-Id", request_id) or request_id,
         prediction=prediction,
         label=payload.label,
     )
 
 
-def _prediction(response: httpx.Response) -> int | None:
+def _prediction(content: bytes) -> int | None:
     try:
-        value = response.json().get("prediction")
-    except ValueError:
+        value = json.loads(content).get("prediction")
+    except (ValueError, AttributeError):
         return None
-    return value if isinstance(value, int) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class ProbeStream:
-    """Sends `rate` requests per second to `url` until stopped; collects their records."""
+    """Sends `rate` requests per second to `url` until stopped; collects their records.
+
+    The greenlets run on a gevent hub in a thread of its own, so the caller's
+    thread stays free (no monkey-patching)."""
 
     def __init__(self, url: str, payloads: list[Payload], rate: float = 100.0, timeout_s: float = 1.0) -> None:
         self.url = url
         self.interval_s = 1.0 / rate
         self.timeout_s = timeout_s
+        self.concurrency = max(4, int(rate * timeout_s * 3) + 2)
+        """Enough connections for every request in flight while each waits up to ~3 timeouts."""
         self._payloads = itertools.cycle(payloads)
         self._stop = threading.Event()
         self._records: list[RequestRecord] = []
         self._drained: list[RequestRecord] = []
         self._lock = threading.Lock()
-        workers = max(4, int(rate * timeout_s) + 2)  # enough for every request in flight during an outage
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe")
-        self._client = httpx.Client(limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers))
-        self._scheduler = threading.Thread(target=self._schedule, daemon=True)
+        self._thread = threading.Thread(target=self._run, name="probe-stream", daemon=True)
 
     def __enter__(self) -> ProbeStream:
-        self._scheduler.start()
+        self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.stop()
 
     def stop(self) -> list[RequestRecord]:
+        """Stop sending; wait for the requests in flight; every record."""
         self._stop.set()
-        if self._scheduler.is_alive():
-            self._scheduler.join()
-        self._pool.shutdown(wait=True)
-        self._client.close()
+        if self._thread.is_alive():
+            self._thread.join()
         return self.records()
 
     def records(self) -> list[RequestRecord]:
@@ -120,16 +154,20 @@ class ProbeStream:
             self._drained.extend(fresh)
         return fresh
 
-    def _schedule(self) -> None:
-        next_at = time.perf_counter()
-        while not self._stop.is_set():
-            self._pool.submit(self._send, next(self._payloads))
-            next_at += self.interval_s
-            delay = next_at - time.perf_counter()
-            if delay > 0:
-                self._stop.wait(delay)
+    def _run(self) -> None:
+        client = PredictionClient(self.url, self.timeout_s, self.concurrency)
+        in_flight = gevent.pool.Group()
+        try:
+            next_at = time.perf_counter()
+            while not self._stop.is_set():
+                in_flight.spawn(self._send, client, next(self._payloads))
+                next_at += self.interval_s
+                gevent.sleep(max(0.0, next_at - time.perf_counter()))
+            in_flight.join()
+        finally:
+            client.close()
 
-    def _send(self, payload: Payload) -> None:
-        record = send_prediction(self._client, self.url, payload, self.timeout_s)
+    def _send(self, client: PredictionClient, payload: Payload) -> None:
+        record = client.send(payload)
         with self._lock:
             self._records.append(record)

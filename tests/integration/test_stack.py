@@ -13,7 +13,7 @@ import redis
 
 from harness.errors import StackNotHealthy
 from harness.load.payloads import load_payloads
-from harness.load.probe import ProbeStream, send_prediction
+from harness.load.probe import ProbeStream
 from harness.stack import Stack, StackSettings, open_stack
 from tests.conftest import REPO, docker_available, local_binaries_available, require
 from tests.integration.stack_checks import flip_one_byte, haproxy_state, leftovers, wait_for
