@@ -28,7 +28,8 @@ from harness.load.load_mix import LoadMix
 from harness.observe.haproxy_poller import HAProxyPoller
 from harness.report import write_reports
 from harness.report.suite import SuiteRun
-from harness.result import FaultScore, RunResult
+from harness.errors import HarnessError
+from harness.result import FaultScore, RequestTotals, RunResult
 from harness.scenario import Scenario, normalize_hop
 from harness.stack import Backend, Stack, StackSettings, open_stack
 from harness.stack.spec import REPO_ROOT
@@ -100,17 +101,24 @@ class ScenarioRun:
         self.out_dir = options.reports_dir / f"{stamp}-{scenario.name}{suffix}"
 
     def execute(self) -> RunResult:
+        """The run's result; an infrastructure failure becomes verdict 'error' (reported, not raised)."""
         started = time.time()
         journal = Journal(self.out_dir / "journal.jsonl")
         stack = open_stack(self.backend, self.options.settings)
         journal.write("run-start", **self._run_facts(stack))
         timeline = Timeline(self.scenario.timeline, FaultContext(stack, stack.endpoints().toxiproxy_url), journal)
-        clean = False
+        try:
+            observation = self._observe_then_clean_up(stack, timeline, journal)
+        except HarnessError as error:
+            return self._error_result(error, started)
+        return self._score(observation, timeline, started)
+
+    def _observe_then_clean_up(self, stack: Stack, timeline: Timeline, journal: Journal) -> Observation:
         try:
             with interrupts_raise():
                 self.console.print(f"[bold]{self.scenario.name}[/]: bringing the stack up ({self.backend})")
                 stack.up(progress=self.console.is_terminal)
-                observation = self._observe(stack, timeline)
+                return self._observe(stack, timeline)
         finally:
             with signals_ignored():  # a second Ctrl-C must not cut the clean-up short
                 clean = timeline.revert_all()
@@ -118,7 +126,24 @@ class ScenarioRun:
                 journal.close(everything_reverted=clean)
                 if not self.options.keep_up:
                     stack.down()
-        return self._score(observation, timeline, started)
+
+    def _error_result(self, error: HarnessError, started: float) -> RunResult:
+        reason = f"{error.message} ({error.tip})" if error.tip else error.message
+        result = RunResult(
+            scenario=self.scenario.name,
+            description=self.scenario.description,
+            backend=self.backend,
+            verdict="error",
+            reason=reason,
+            trial=self.trial,
+            started_at=started,
+            finished_at=time.time(),
+            steady_state_ok=False,
+            faults=[],
+            requests=RequestTotals(total=0, ok=0, failed=0, probe=0, locust=0),
+        )
+        write_reports(result, pd.DataFrame(), self.out_dir)
+        return result
 
     def _run_facts(self, stack: Stack) -> dict[str, Any]:
         settings = stack.settings

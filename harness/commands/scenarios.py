@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from harness.commands.options import BackendOption, GatewayPort, ProjectOption, StatsPort, ToxiproxyPort, console
-from harness.errors import EXIT_OK, EXIT_SLO_MISSED, BadInput, HarnessError
+from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SLO_MISSED, BadInput, HarnessError
 from harness.scenario import Scenario
 from harness.stack import StackSettings
 from harness.stack.spec import REPO_ROOT
@@ -67,7 +67,14 @@ def run_command(
             print_summary(run.result, console)
             runs.append(run)
     _write_suite_outputs(runs, reports_dir, junit)
-    raise typer.Exit(EXIT_OK if all(run.result.verdict == "pass" for run in runs) else EXIT_SLO_MISSED)
+    raise typer.Exit(suite_exit_code([run.result.verdict for run in runs]))
+
+
+def suite_exit_code(verdicts: list[str]) -> int:
+    """2 if any run hit an infrastructure error, else 1 if any missed an SLO or aborted, else 0."""
+    if "error" in verdicts:
+        return EXIT_BAD_INPUT
+    return EXIT_OK if all(verdict == "pass" for verdict in verdicts) else EXIT_SLO_MISSED
 
 
 def _write_suite_outputs(runs: list[SuiteRun], reports_dir: Path, junit: Path | None) -> None:

@@ -56,3 +56,25 @@ def test_port_taken_names_port_and_owner_and_starts_nothing(
     assert f"port {port} (gateway listen port) is already in use by pid" in err
     assert main(["stack", "status", "--json", "--project", "cli-test"]) == 0
     assert '"running"' not in capsys.readouterr().out
+
+
+def test_run_whose_stack_cannot_start_reports_verdict_error_and_exits_2(
+    capsys: pytest.CaptureFixture[str], isolated_state: object, tmp_path: object
+) -> None:
+    import json
+    from pathlib import Path
+
+    scenario = Path(__file__).parents[2] / "scenarios" / "ci" / "replica-kill.yaml"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        argv = ["run", str(scenario), "--backend", "local", "--project", "cli-test", "--gateway-port", str(port)]
+        code = main([*argv, "--reports-dir", str(tmp_path)])
+    assert code == 2
+    (run_dir,) = Path(str(tmp_path)).glob("*-replica-kill")
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["verdict"] == "error"
+    assert f"port {port}" in result["reason"]
+    assert {"report.html", "junit.xml", "summary.md"} <= {path.name for path in run_dir.iterdir()}
+    assert "ERROR" in capsys.readouterr().out
