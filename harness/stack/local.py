@@ -26,6 +26,7 @@ from harness.stack.base import LOOPBACK, ServiceStatus, Stack
 from harness.stack.local_plan import plan_stack
 from harness.stack.ports import ensure_ports_free
 from harness.stack.readiness import not_ready_summary, wait_until_ready
+from harness.stack.supervisor import control_socket
 
 _CONTROL_TIMEOUT_S = 60.0
 
@@ -120,7 +121,7 @@ class LocalStack(Stack):
             )
         (self.run_dir / "supervisor.pid").write_text(str(process.pid))
         deadline = time.monotonic() + 10.0
-        while not (self.run_dir / "control.sock").exists():
+        while not control_socket(self.run_dir).exists():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise InfrastructureError(
                     "the local supervisor did not start", f"see {self.run_dir / 'supervisor.log'}"
@@ -144,7 +145,7 @@ class LocalStack(Stack):
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
                 connection.settimeout(_CONTROL_TIMEOUT_S)
-                connection.connect(str(self.run_dir / "control.sock"))
+                connection.connect(str(control_socket(self.run_dir)))
                 connection.sendall(json.dumps({"op": op, "service": service}).encode() + b"\n")
                 reply = json.loads(connection.makefile("rb").readline() or b"{}")
         except (OSError, ValueError) as error:
@@ -161,7 +162,7 @@ class LocalStack(Stack):
 
     def _supervisor_alive(self) -> bool:
         pid = self._supervisor_pid()
-        return pid is not None and _alive(pid) and (self.run_dir / "control.sock").exists()
+        return pid is not None and _alive(pid) and control_socket(self.run_dir).exists()
 
     def _clean_leftovers(self) -> None:
         """Kill whatever a dead supervisor left behind, from its pid records."""
@@ -173,7 +174,8 @@ class LocalStack(Stack):
             if _alive(pid) and _start_time(pid) == started:
                 _kill_group(pid)
                 self._wait_exit(pid, timeout_s=5.0)
-        for name in ("control.sock", "supervisor.pid", "state.json"):
+        control_socket(self.run_dir).unlink(missing_ok=True)
+        for name in ("supervisor.pid", "state.json"):
             (self.run_dir / name).unlink(missing_ok=True)
 
     @staticmethod

@@ -10,7 +10,8 @@ it outlives the command that started it (like dockerd does for containers):
 - runs each service's healthcheck on its interval (healthy / unhealthy after
   `retries` consecutive failures, as Docker does), every 0.25 s until the
   first success, like Docker's `start_interval`;
-- answers one JSON request per connection on RUN_DIR/control.sock;
+- answers one JSON request per connection on its control socket
+  (RUN_DIR/control.sock, see `control_socket`);
 - records every pid in RUN_DIR/state.json so `down` can clean up even if the
   supervisor itself was killed.
 """
@@ -21,8 +22,10 @@ import json
 import os
 import signal
 import socket
+import hashlib
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,9 +39,21 @@ from harness.stack.local_plan import ProcessPlan
 STOP_GRACE_S = 10.0
 _MAX_BACKOFF_S = 10.0
 _RESET_BACKOFF_AFTER_S = 10.0
+_MAX_SOCKET_PATH = 100
+"""AF_UNIX paths are limited to 107 bytes on Linux."""
 _START_INTERVAL_S = 0.25
 """Until its first healthy check, a service is checked this often (Docker's start_interval)."""
 
+
+
+
+def control_socket(run_dir: Path) -> Path:
+    """RUN_DIR/control.sock, or a short path in the temp dir named after RUN_DIR when that is too long."""
+    path = run_dir / "control.sock"
+    if len(str(path)) <= _MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"failover-{digest}.sock"
 
 @dataclass
 class Child:
@@ -288,7 +303,7 @@ class Supervisor:
 
     # control socket --------------------------------------------------------
     def _listen(self) -> socket.socket:
-        path = self.run_dir / "control.sock"
+        path = control_socket(self.run_dir)
         path.unlink(missing_ok=True)
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(str(path))
@@ -354,7 +369,7 @@ def main() -> None:
     finally:
         if supervisor.down_requested.is_set():
             supervisor.replied.wait(timeout=5.0)
-        (run_dir / "control.sock").unlink(missing_ok=True)
+        control_socket(run_dir).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -108,3 +108,14 @@ def test_missing_binary_says_how_to_install() -> None:
     with pytest.raises(MissingBinary) as raised:
         find_executable("redis-server-that-does-not-exist")
     assert "not found on PATH" in raised.value.message
+
+
+def test_control_socket_path_stays_within_the_af_unix_limit(tmp_path: Path) -> None:
+    from harness.stack.supervisor import control_socket
+
+    short = tmp_path / "run"
+    assert control_socket(short) == short / "control.sock"
+    deep = tmp_path / ("x" * 120) / "run"
+    assert len(str(control_socket(deep))) <= 100
+    assert control_socket(deep) == control_socket(deep), "client and supervisor agree on it"
+    assert control_socket(deep) != control_socket(tmp_path / ("y" * 120) / "run")
