@@ -36,6 +36,7 @@ class FaultWindow(_Model):
     type: str
     target: str
     parameters: dict[str, float | str | None] = {}
+    """The fault's settings; numbers are durations in seconds (latency, jitter, timeout)."""
     injected_at: float
     """Epoch seconds when the injection completed (the fault window starts)."""
     reverted_at: float | None

@@ -263,7 +263,7 @@ class ScenarioRun:
         buckets = scoring.bucket_series(observation.records, load_start, observation.observation_end, 1.0)
         observation.records.to_parquet(self.out_dir / "requests.parquet")
         observation.signals.to_csv(self.out_dir / "server_states.csv", index=False)
-        write_reports(result, buckets, self.out_dir)
+        write_reports(result, buckets, self.out_dir, observation.signals)
         return result
 
     def _score_fault(self, observation: Observation, window: Any) -> FaultScore:

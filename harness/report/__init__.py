@@ -19,15 +19,19 @@ from harness.result import RunResult
 __all__ = ["write_reports"]
 
 
-def write_reports(result: RunResult, buckets: pd.DataFrame, out_dir: Path | str) -> dict[str, Path]:
-    """Write all four reports into `out_dir`; returns {'json'|'html'|'junit'|'markdown': path}."""
+def write_reports(
+    result: RunResult, buckets: pd.DataFrame, out_dir: Path | str, server_states: pd.DataFrame | None = None
+) -> dict[str, Path]:
+    """Write all four reports into `out_dir`; returns {'json'|'html'|'junit'|'markdown': path}.
+
+    `server_states`: HAProxy's (t, server, state) changes, drawn as a lane of the timeline."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = out / "summary.md"
     summary.write_text(summary_markdown(result), encoding="utf-8")
     return {
         "json": write_result(result, out),
-        "html": write_html(result, buckets, out),
+        "html": write_html(result, buckets, out, server_states),
         "junit": write_junit([result], out / "junit.xml"),
         "markdown": summary,
     }

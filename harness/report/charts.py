@@ -20,6 +20,8 @@ from harness.report import formatting as fmt
 from harness.result import FaultScore, FaultWindow
 
 SIZE_INCHES = (11, 7)
+SIZE_WITH_STATES = (11, 8.4)
+STATE_COLOURS = {"UP": "#22c55e", "DOWN": "#dc2626", "other": "#f59e0b"}
 DPI = 100
 FAULT_COLOUR = "#f97316"
 RECOVERY_COLOUR = "#16a34a"
@@ -69,28 +71,75 @@ def timeline_png(
     faults: Sequence[FaultWindow],
     recoveries: Sequence[Recovery],
     start: float | None = None,
+    server_states: pd.DataFrame | None = None,
 ) -> bytes:
-    """A 1100x700 PNG of the run; x is seconds since `start` (default: the first bucket)."""
+    """A PNG of the run; x is seconds since `start` (default: the first bucket).
+
+    With `server_states` (t, server, state rows, one per change), a fourth lane
+    shows what HAProxy thought of each server: the stack's own view of the fault."""
     origin = float(buckets["t"].min()) if start is None else start
     x = buckets["t"] - origin
     end = float(x.max()) + _bucket_width(x)
+    lanes = server_states is not None and not server_states.empty
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
+        figure = Figure(figsize=SIZE_WITH_STATES if lanes else SIZE_INCHES, dpi=DPI, layout="constrained")
         FigureCanvasAgg(figure)
-        axes = figure.subplots(3, 1, sharex=True, height_ratios=(1, 1, 1.3))
+        ratios = (1, 1, 1.3, 0.7) if lanes else (1, 1, 1.3)
+        axes = figure.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
         _throughput(axes[0], x, buckets)
         _error_rate(axes[1], x, buckets)
         _latency(axes[2], x, buckets)
+        if lanes:
+            _server_states(axes[3], server_states, origin, end)
         for ax in axes:
             _shade_faults(ax, faults, origin, end)
             _mark_recoveries(ax, recoveries, origin)
         _label_faults(axes[0], faults, origin)
         axes[-1].set_xlabel("seconds since run start")
         axes[-1].set_xlim(float(x.min()), end)
-        figure.legend(handles=_legend_handles(), loc="outside upper right", ncols=3, frameon=False)
+        figure.legend(handles=_legend_handles(lanes), loc="outside upper right", ncols=6 if lanes else 3, frameon=False)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def state_segments(states: pd.DataFrame, origin: float, end: float) -> dict[str, list[tuple[float, float, str]]]:
+    """Per server, (start, width, state) spans in seconds since `origin`, each lasting until the next change."""
+    segments: dict[str, list[tuple[float, float, str]]] = {}
+    for server, rows in states.sort_values("t").groupby("server", sort=False):
+        starts = [float(t) - origin for t in rows["t"]]
+        stops = [*starts[1:], end]
+        segments[str(server)] = [
+            (begin, stop - begin, str(state)) for begin, stop, state in zip(starts, stops, rows["state"]) if stop > begin
+        ]
+    return segments
+
+
+def state_colour(state: str) -> str:
+    """UP green, DOWN red, anything in between (UP 1/3, DOWN 1/2, NOLB, MAINT, ...) amber."""
+    if state == "UP":
+        return STATE_COLOURS["UP"]
+    if state == "DOWN":
+        return STATE_COLOURS["DOWN"]
+    return STATE_COLOURS["other"]
+
+
+def _server_states(ax: Axes, states: pd.DataFrame, origin: float, end: float) -> None:
+    segments = state_segments(states, origin, end)
+    names = sorted(segments)
+    for row, server in enumerate(names):
+        spans = segments[server]
+        ax.broken_barh(
+            [(begin, width) for begin, width, _ in spans],
+            (row - 0.35, 0.7),
+            facecolors=[state_colour(state) for _, _, state in spans],
+            linewidth=0,
+        )
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.invert_yaxis()
+    ax.grid(axis="y", visible=False)
+    ax.set_title("HAProxy server state")
 
 
 def _bucket_width(x: pd.Series) -> float:
@@ -154,9 +203,16 @@ def _label_faults(ax: Axes, faults: Sequence[FaultWindow], origin: float) -> Non
         )
 
 
-def _legend_handles() -> list[Patch | Line2D]:
-    return [
+def _legend_handles(with_states: bool) -> list[Patch | Line2D]:
+    handles: list[Patch | Line2D] = [
         Patch(color=FAULT_COLOUR, alpha=0.25, label="fault window"),
         Line2D([], [], color=RECOVERY_COLOUR, linestyle="--", label="recovery (injection + RTO)"),
         Patch(color=RECOVERY_COLOUR, alpha=0.3, label="RTO bracket"),
     ]
+    if with_states:
+        handles += [
+            Patch(color=STATE_COLOURS["UP"], label="UP"),
+            Patch(color=STATE_COLOURS["other"], label="going up/down"),
+            Patch(color=STATE_COLOURS["DOWN"], label="DOWN"),
+        ]
+    return handles

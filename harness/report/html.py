@@ -27,13 +27,15 @@ FILTERS = {
 }
 
 
-def write_html(result: RunResult, buckets: pd.DataFrame, out_dir: Path | str) -> Path:
+def write_html(
+    result: RunResult, buckets: pd.DataFrame, out_dir: Path | str, server_states: pd.DataFrame | None = None
+) -> Path:
     """Write `<out_dir>/report.html` and return its path; no chart when `buckets` is empty."""
     path = Path(out_dir) / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     page = _environment().get_template("report.html.j2").render(
         result=result,
-        chart=None if buckets.empty else _chart_base64(result, buckets),
+        chart=None if buckets.empty else _chart_base64(result, buckets, server_states),
         slos_met=sum(slo.passed for score in result.faults for slo in score.slos),
         slos_total=sum(len(score.slos) for score in result.faults),
         version=__version__,
@@ -42,9 +44,9 @@ def write_html(result: RunResult, buckets: pd.DataFrame, out_dir: Path | str) ->
     return path
 
 
-def _chart_base64(result: RunResult, buckets: pd.DataFrame) -> str:
+def _chart_base64(result: RunResult, buckets: pd.DataFrame, server_states: pd.DataFrame | None) -> str:
     windows = [score.fault for score in result.faults]
-    png = timeline_png(buckets, windows, recoveries_of(result.faults), start=result.started_at)
+    png = timeline_png(buckets, windows, recoveries_of(result.faults), result.started_at, server_states)
     return base64.b64encode(png).decode("ascii")
 
 

@@ -222,3 +222,26 @@ def test_write_reports_writes_all_four(tmp_path: Path, passing: RunResult, bucke
         "markdown": "summary.md",
     }
     assert all(path.is_file() for path in paths.values())
+
+
+def test_state_segments_last_until_the_next_change() -> None:
+    from harness.report.charts import state_colour, state_segments
+
+    states = pd.DataFrame(
+        {
+            "t": [100.0, 100.0, 104.0, 104.5, 110.0],
+            "server": ["model-a", "model-b", "model-a", "model-a", "model-a"],
+            "state": ["UP", "UP", "UP 1/3", "DOWN", "UP"],
+        }
+    )
+    segments = state_segments(states, origin=100.0, end=20.0)
+    assert segments["model-a"] == [(0.0, 4.0, "UP"), (4.0, 0.5, "UP 1/3"), (4.5, 5.5, "DOWN"), (10.0, 10.0, "UP")]
+    assert segments["model-b"] == [(0.0, 20.0, "UP")]
+    assert [state_colour(s) for s in ("UP", "UP 1/3", "DOWN")] == ["#22c55e", "#f59e0b", "#dc2626"]
+
+
+def test_timeline_with_server_states_has_a_fourth_lane(failing: RunResult, buckets: pd.DataFrame) -> None:
+    states = pd.DataFrame({"t": [START, START + 5], "server": ["model-a", "model-a"], "state": ["UP", "DOWN"]})
+    windows, recoveries = [score.fault for score in failing.faults], recoveries_of(failing.faults)
+    with_lane = timeline_png(buckets, windows, recoveries, START, states)
+    assert struct.unpack(">II", with_lane[16:24]) == (1100, 840)
