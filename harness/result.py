@@ -53,6 +53,10 @@ class FaultScore(_Model):
     ttd_s: float | None
     """Injection until the stack's own signal (HAProxy DOWN) said the target was unhealthy."""
     quality_rto_s: float | None = None
+    lost_writes: int | None = None
+    """Acknowledged predictions missing from the store after recovery; None when it was not read back."""
+    rpo_s: float | None = None
+    """Injection minus the oldest lost acknowledgement (0 when none was lost); None when not read back."""
     failed_requests: int
     requests: int
     availability: float | None

@@ -26,10 +26,12 @@ from harness.journal import Journal
 from harness.live_view import LiveView
 from harness.load.load_mix import LoadMix
 from harness.observe.haproxy_poller import HAProxyPoller
+from harness.observe.sentinel_watch import SentinelWatch
+from harness.observe.store import missing_writes
 from harness.report import write_reports
 from harness.report.suite import SuiteRun
 from harness.errors import HarnessError
-from harness.result import FaultScore, RequestTotals, RunResult
+from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult
 from harness.scenario import Scenario, normalize_hop
 from harness.stack import Backend, Stack, StackSettings, open_stack
 from harness.stack.spec import REPO_ROOT
@@ -62,6 +64,8 @@ class Observation:
     aborted: str
     observation_end: float
     locust_stats: dict[str, Any]
+    missing_writes: set[str] | None
+    """Acknowledged request ids not in the store after recovery; None when it could not be read back."""
 
 
 @contextmanager
@@ -163,6 +167,7 @@ class ScenarioRun:
         aborted, steady_ok, reason = "", False, ""
         with (
             HAProxyPoller(endpoints.stats_url) as poller,
+            SentinelWatch(stack) as sentinels,
             LoadMix(scenario.load, endpoints.gateway_url, self.out_dir / "load") as load,
             LiveView(self.console, scenario.name, load.probe_frame, lambda: _active_faults(timeline)) as self._view,
         ):
@@ -178,15 +183,29 @@ class ScenarioRun:
                 aborted = f"interrupted by {interrupt}"
             observation_end = time.time()  # the last moment load was sent: later buckets would be empty
             load.stop()
+            records = load.frame()
+            missing = self._read_store_back(stack, records)
         return Observation(
-            records=load.frame(),
-            signals=pd.DataFrame(poller.rows(), columns=["t", "server", "state"]),
+            records=records,
+            signals=pd.DataFrame([*poller.rows(), *sentinels.rows()], columns=["t", "server", "state"]),
             steady_ok=steady_ok,
             steady_reason=reason,
             aborted=aborted,
             observation_end=observation_end,
             locust_stats=load.locust_stats(),
+            missing_writes=missing,
         )
+
+    def _read_store_back(self, stack: Stack, records: pd.DataFrame) -> set[str] | None:
+        """RPO's evidence: which acknowledged writes the store no longer has."""
+        acknowledged = records.loc[records["ok"], "request_id"]
+        try:
+            missing = missing_writes(stack, acknowledged)
+        except HarnessError as error:
+            self.console.print(f"[yellow]lost writes not measured: {error.message}[/]")
+            return None
+        self._phase(f"store read back: {len(missing):,} of {len(acknowledged):,} acknowledged writes missing")
+        return missing
 
     def _steady(self, load: LoadMix, when: str) -> tuple[bool, str]:
         window = self.scenario.steady_state.check
@@ -242,7 +261,9 @@ class ScenarioRun:
         self._view.phase(text)
 
     def _score(self, observation: Observation, timeline: Timeline, started: float) -> RunResult:
-        scores = [self._score_fault(observation, window) for window in timeline.windows()]
+        windows = timeline.windows()
+        lost = self._lost_acks(observation, windows)
+        scores = [self._score_fault(observation, window, acks) for window, acks in zip(windows, lost)]
         verdict, reason = scoring.overall_verdict(scores, observation.steady_ok, observation.aborted)
         if not observation.steady_ok and not observation.aborted:
             reason = observation.steady_reason
@@ -266,7 +287,16 @@ class ScenarioRun:
         write_reports(result, buckets, self.out_dir, observation.signals)
         return result
 
-    def _score_fault(self, observation: Observation, window: Any) -> FaultScore:
+    @staticmethod
+    def _lost_acks(observation: Observation, windows: list[FaultWindow]) -> list[np.ndarray | None]:
+        if observation.missing_writes is None or not windows:
+            return [None] * len(windows)
+        lost = scoring.attribute_lost_writes(
+            observation.records, observation.missing_writes, windows, observation.observation_end
+        )
+        return list(lost)
+
+    def _score_fault(self, observation: Observation, window: FaultWindow, lost_acks: np.ndarray | None) -> FaultScore:
         return scoring.score_fault(
             observation.records,
             window,
@@ -275,6 +305,7 @@ class ScenarioRun:
             observation_end=observation.observation_end,
             signals=observation.signals,
             signal_server=signal_server(window.target),
+            lost_acks=lost_acks,
         )
 
 
@@ -291,7 +322,7 @@ def _load_start(records: pd.DataFrame, run_start: float) -> float:
 
 
 def signal_server(target: str) -> str:
-    """The HAProxy server whose state shows a fault on `target` (a service or a hop)."""
+    """The server whose state (HAProxy's, or the Sentinels' for the store) shows a fault on `target`."""
     name = normalize_hop(target)
     for server in ("model-fallback", "model-a", "model-b"):
         if name == server or name.startswith(f"{server}-") or name.endswith(f"-{server}"):

@@ -111,8 +111,12 @@ def score_fault(
     observation_end: float,
     signals: pd.DataFrame | None = None,
     signal_server: str | None = None,
+    lost_acks: np.ndarray | None = None,
 ) -> FaultScore:
-    """Everything measured about one fault, and its SLO results."""
+    """Everything measured about one fault, and its SLO results.
+
+    `lost_acks`: when the acknowledgements of this fault's lost writes arrived
+    (see `attribute_lost_writes`); None when the store was not read back."""
     n_buckets = _whole_buckets(fault.injected_at, observation_end, slos.bucket)
     stable_n = int(np.ceil(slos.stable_for / slos.bucket - _EPSILON))
     probes = _probes_since(records, fault.injected_at, slos.bucket, n_buckets)
@@ -121,6 +125,7 @@ def score_fault(
     window_end = observation_end if fault.reverted_at is None else fault.reverted_at
     stats = _window_stats(records, fault.injected_at, window_end)
     p50, p95, p99 = stats.latency
+    rpo_s = None if lost_acks is None else _rpo(fault.injected_at, lost_acks)
     return FaultScore(
         fault=fault,
         rto_s=rto_s,
@@ -134,8 +139,32 @@ def score_fault(
         latency_p50_s=p50,
         latency_p95_s=p95,
         latency_p99_s=p99,
-        slos=_slo_results(slos, rto_s, stats),
+        lost_writes=None if lost_acks is None else len(lost_acks),
+        rpo_s=rpo_s,
+        slos=_slo_results(slos, rto_s, stats, rpo_s),
     )
+
+
+def _rpo(injected_at: float, lost_acks: np.ndarray) -> float:
+    """DESIGN: injection time minus the oldest lost acknowledgement; 0 when none was lost (or all after it)."""
+    return max(0.0, injected_at - float(lost_acks.min())) if len(lost_acks) else 0.0
+
+
+def attribute_lost_writes(
+    records: pd.DataFrame, missing_ids: set[str], faults: Sequence[FaultWindow], observation_end: float
+) -> list[np.ndarray]:
+    """Per fault, the acknowledgement times of acknowledged writes missing from the store.
+
+    Every ok request is an acknowledged write, acknowledged when its answer
+    arrived. A lost write belongs to the first fault not yet over when it was
+    acknowledged (a write lost to a killed primary was acknowledged just before
+    the injection); writes after the last fault belong to the last one."""
+    ok = records["ok"].to_numpy(bool)
+    lost = ok & records["request_id"].isin(missing_ids).to_numpy(bool)
+    acks = (records["sent_at"].to_numpy(np.float64) + records["latency_s"].to_numpy(np.float64))[lost]
+    ends = np.array([observation_end if f.reverted_at is None else f.reverted_at for f in faults], np.float64)
+    owner = np.minimum(np.searchsorted(np.maximum.accumulate(ends), acks, side="left"), len(faults) - 1)
+    return [np.sort(acks[owner == index]) for index in range(len(faults))]
 
 
 def _whole_buckets(start: float, end: float, bucket_s: float) -> int:
@@ -287,11 +316,13 @@ def _window_stats(records: pd.DataFrame, start: float, end: float) -> _WindowSta
     )
 
 
-def _slo_results(slos: SLOs, rto_s: float | None, stats: _WindowStats) -> list[SLOResult]:
-    """One result per SLO with a target, in a fixed order: rto, availability, latency, accuracy."""
+def _slo_results(slos: SLOs, rto_s: float | None, stats: _WindowStats, rpo_s: float | None) -> list[SLOResult]:
+    """One result per SLO with a target, in a fixed order: rto, rpo, availability, latency, accuracy."""
     results = []
     if slos.rto is not None:
         results.append(_ceiling("rto", slos.rto, rto_s))
+    if slos.rpo is not None:
+        results.append(_ceiling("rpo", slos.rpo, rpo_s))
     if slos.availability is not None:
         results.append(_floor("availability", slos.availability, stats.availability))
     latency_targets = (slos.latency.p50, slos.latency.p95, slos.latency.p99)

@@ -139,7 +139,7 @@ def _server_states(ax: Axes, states: pd.DataFrame, origin: float, end: float) ->
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.invert_yaxis()
     ax.grid(axis="y", visible=False)
-    ax.set_title("HAProxy server state")
+    ax.set_title("Server state (HAProxy for the models, Sentinel for the store)")
 
 
 def _bucket_width(x: pd.Series) -> float:

@@ -32,8 +32,14 @@ def _totals_line(result: RunResult) -> Text:
     totals = result.requests
     return Text(
         f"{fmt.count(totals.total)} requests ({fmt.count(totals.probe)} probe, {fmt.count(totals.locust)} locust), "
-        f"{fmt.count(totals.failed)} failed · steady state {'ok' if result.steady_state_ok else 'not met'}"
+        f"{fmt.count(totals.failed)} failed · {_lost_writes(result)}"
+        f"steady state {'ok' if result.steady_state_ok else 'not met'}"
     )
+
+
+def _lost_writes(result: RunResult) -> str:
+    lost = [score.lost_writes for score in result.faults if score.lost_writes is not None]
+    return f"{fmt.count(sum(lost))} acknowledged writes lost · " if lost else ""
 
 
 def _faults_table(result: RunResult) -> Table:

@@ -13,6 +13,7 @@ from harness.result import FaultScore, FaultWindow, SLOResult
 from harness.scenario import SLOs, StopCondition
 from harness.scoring import (
     COLUMNS,
+    attribute_lost_writes,
     bucket_series,
     check_steady,
     overall_verdict,
@@ -488,3 +489,35 @@ def test_request_totals() -> None:
     records = stream(1.0, failed=((0.0, 0.5),)) + stream(1.0, rate=30, source="locust", failed=((0.0, 0.1),))
     totals = request_totals(records_frame(records))
     assert totals.model_dump() == {"total": 600 + 180, "ok": 550 + 177, "failed": 50 + 3, "probe": 600, "locust": 180}
+
+
+def test_rpo_is_injection_minus_the_oldest_lost_acknowledgement() -> None:
+    frame = records_frame(stream(10.0))
+    # writes acknowledged in the 0.3 s before the injection never reached the replica
+    lost_ids = set(frame.loc[(frame["sent_at"] >= INJECT - 0.3) & (frame["sent_at"] < INJECT), "request_id"])
+    (acks,) = attribute_lost_writes(frame, lost_ids, [window()], observation_end=INJECT + 10)
+    scored = score_fault(frame, window(), SLOs(rpo=0.5), RATE, INJECT + 10, lost_acks=acks)
+    assert scored.lost_writes == len(lost_ids) == 30
+    assert scored.rpo_s == pytest.approx(0.3 - FAST)  # acknowledged when the answer arrived
+    assert [(slo.name, slo.passed) for slo in scored.slos] == [("rpo", True)]
+
+
+def test_no_lost_write_is_rpo_0_and_a_store_not_read_back_is_not_measured() -> None:
+    frame = records_frame(stream(10.0))
+    (acks,) = attribute_lost_writes(frame, set(), [window()], observation_end=INJECT + 10)
+    assert score_fault(frame, window(), SLOs(rpo=0.0), RATE, INJECT + 10, lost_acks=acks).rpo_s == 0.0
+    unread = score_fault(frame, window(), SLOs(rpo=1.0), RATE, INJECT + 10, lost_acks=None)
+    assert unread.lost_writes is None and unread.rpo_s is None
+    assert [(slo.name, slo.measured, slo.passed) for slo in unread.slos] == [("rpo", None, False)]
+
+
+def test_lost_writes_belong_to_the_first_fault_not_yet_over() -> None:
+    frame = records_frame(stream(20.0))
+    first = window(reverted_after=3.0)
+    second = FaultWindow(index=1, type="kill", target="redis-1", injected_at=INJECT + 8, reverted_at=INJECT + 12)
+    lost_ids = set(frame.loc[frame["sent_at"].between(INJECT - 1, INJECT + 15), "request_id"])
+    failed_ids = {"never-acknowledged"}
+    first_acks, second_acks = attribute_lost_writes(frame, lost_ids | failed_ids, [first, second], INJECT + 20)
+    assert first_acks.max() <= first.reverted_at < second_acks.min()
+    assert second_acks.max() > second.reverted_at, "after the last fault: the last fault's"
+    assert len(first_acks) + len(second_acks) == len(lost_ids)

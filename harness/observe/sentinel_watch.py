@@ -1,0 +1,97 @@
+"""Watches the Sentinels' events: the store's own failure signal (TTD for a store fault).
+
+Each Sentinel publishes `+odown` when it agrees with a quorum that the primary
+is down, and `-odown` when it is back. The watch subscribes to every Sentinel
+(one of them may be the fault's target) and records a change the first time
+any of them reports it, as rows shaped like `HAProxyPoller`'s: the store's
+servers are `DOWN` from `+odown` to `-odown` (a replica: `+sdown` to
+`-sdown`), `UP` otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import redis
+from redis.client import PubSub
+
+from harness.errors import InfrastructureError
+from harness.observe.store import SENTINELS, service_listening_on
+from harness.stack import Stack
+
+EVENTS = {("+odown", "master"): "DOWN", ("-odown", "master"): "UP", ("+sdown", "slave"): "DOWN", ("-sdown", "slave"): "UP"}
+"""(channel, kind of instance) -> state. A primary is DOWN once a quorum agrees (odown); a replica
+as soon as one Sentinel sees it (sdown). A demoted primary that comes back returns as a replica."""
+STORE_SERVERS = ("redis-1", "redis-2")
+_POLL_S = 0.02
+
+
+class SentinelWatch:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self._rows: list[dict[str, object]] = []
+        self._last: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sentinel-watch", daemon=True)
+
+    def __enter__(self) -> SentinelWatch:
+        for server in STORE_SERVERS:
+            self._record(time.time(), server, "UP")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def rows(self) -> list[dict[str, object]]:
+        return list(self._rows)
+
+    def _run(self) -> None:
+        subscriptions = [self._subscribe(name) for name in SENTINELS]
+        try:
+            while not self._stop.is_set():
+                for subscription in subscriptions:
+                    self._read(subscription)
+                self._stop.wait(_POLL_S)
+        finally:
+            for subscription in subscriptions:
+                if subscription is not None:
+                    subscription.close()
+
+    def _subscribe(self, sentinel: str) -> PubSub | None:
+        host, port = self.stack.endpoints().address(sentinel)
+        try:
+            subscription = redis.Redis(host=host, port=port, socket_timeout=2.0).pubsub(ignore_subscribe_messages=True)
+            subscription.subscribe(*{channel for channel, _ in EVENTS})
+        except redis.RedisError:
+            return None  # a Sentinel that is down says nothing; the others still do
+        return subscription
+
+    def _read(self, subscription: PubSub | None) -> None:
+        if subscription is None:
+            return
+        try:
+            while message := subscription.get_message(timeout=0):
+                self._on_event(message["channel"], message["data"])
+        except redis.RedisError:
+            pass  # that Sentinel went away mid-run; the others still report
+
+    def _on_event(self, channel: bytes, data: bytes) -> None:
+        """Data: '<master|slave> <name> <ip> <port> ...' (e.g. 'master predictions 127.0.0.1 16379 #quorum 2/2')."""
+        fields = data.decode(errors="replace").split()
+        state = EVENTS.get((channel.decode(), fields[0] if fields else ""))
+        if state is None or len(fields) < 4:
+            return
+        try:
+            server = service_listening_on(self.stack, int(fields[3]))
+        except (ValueError, InfrastructureError):
+            return  # not a server of this stack
+        self._record(time.time(), server, state)
+
+    def _record(self, t: float, server: str, state: str) -> None:
+        if self._last.get(server) != state:
+            self._last[server] = state
+            self._rows.append({"t": t, "server": server, "state": state})
