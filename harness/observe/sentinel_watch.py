@@ -10,13 +10,13 @@ servers are `DOWN` from `+odown` to `-odown` (a replica: `+sdown` to
 
 from __future__ import annotations
 
-import threading
 import time
 
 import redis
 from redis.client import PubSub
 
 from harness.errors import InfrastructureError
+from harness.observe.state_watch import StateWatch
 from harness.observe.store import SENTINELS, service_listening_on
 from harness.stack import Stack
 
@@ -27,29 +27,17 @@ STORE_SERVERS = ("redis-1", "redis-2")
 _POLL_S = 0.02
 
 
-class SentinelWatch:
+class SentinelWatch(StateWatch):
     def __init__(self, stack: Stack) -> None:
+        super().__init__("sentinel-watch")
         self.stack = stack
-        self._rows: list[dict[str, object]] = []
-        self._last: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sentinel-watch", daemon=True)
 
     def __enter__(self) -> SentinelWatch:
         for server in STORE_SERVERS:
             self._record(time.time(), server, "UP")
-        self._thread.start()
-        return self
+        return super().__enter__()
 
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def rows(self) -> list[dict[str, object]]:
-        return list(self._rows)
-
-    def _run(self) -> None:
+    def _watch(self) -> None:
         subscriptions = [self._subscribe(name) for name in SENTINELS]
         try:
             while not self._stop.is_set():
@@ -90,8 +78,3 @@ class SentinelWatch:
         except (ValueError, InfrastructureError):
             return  # not a server of this stack
         self._record(time.time(), server, state)
-
-    def _record(self, t: float, server: str, state: str) -> None:
-        if self._last.get(server) != state:
-            self._last[server] = state
-            self._rows.append({"t": t, "server": server, "state": state})

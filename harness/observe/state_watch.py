@@ -1,0 +1,41 @@
+"""What the stack says about its servers, recorded as (t, server, state) rows, one per change."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from typing import Self
+
+
+class StateWatch(ABC):
+    """A background thread (`_watch`) that `_record`s server states; only changes become rows."""
+
+    def __init__(self, name: str) -> None:
+        self._rows: list[dict[str, object]] = []
+        self._last: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=name, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def rows(self) -> list[dict[str, object]]:
+        return list(self._rows)
+
+    @abstractmethod
+    def _watch(self) -> None:
+        """Runs until `self._stop` is set."""
+
+    def _record(self, t: float, server: str, state: str) -> None:
+        if self._last.get(server) != state:
+            self._last[server] = state
+            self._rows.append({"t": t, "server": server, "state": state})
