@@ -23,7 +23,7 @@ from harness.errors import BadInput, InfrastructureError, MissingBinary
 from harness.stack.base import LOOPBACK, Health, ServiceState, ServiceStatus, Stack, StackSettings
 from harness.stack.images import docker_client, ensure_stack_image
 from harness.stack.ports import ensure_ports_free
-from harness.stack.readiness import not_ready_summary, wait_until_ready
+from harness.stack.readiness import not_ready_summary, wait_until_pool_up, wait_until_ready
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -85,6 +85,7 @@ class ComposeStack(Stack):
             wait_until_ready(
                 self.status, timeout_s, progress, describe_failure=lambda s: not_ready_summary(s, self.logs)
             )
+            wait_until_pool_up(self.endpoints().stats_url)
         except BaseException:
             self.down()
             raise

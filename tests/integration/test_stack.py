@@ -143,6 +143,8 @@ def test_down_after_up_leaves_nothing(environment: dict, stack: Stack) -> None:
     stack.down()
     assert leftovers(stack, environment["root"] / "scratch", environment["state"]) == []
     stack.up(timeout_s=240, progress=False)  # the module's stack, for any test after this one
+    states = {server: haproxy_state(stack, server) for server in ("model-a", "model-b", "model-fallback")}
+    assert set(states.values()) == {"UP"}, f"up returns once the gateway routes to its whole pool: {states}"
 
 
 def test_up_that_fails_half_way_leaves_nothing(environment: dict, stack: Stack) -> None:
