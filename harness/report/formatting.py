@@ -18,6 +18,11 @@ def seconds(value: float | None) -> str:
     return f"{value:.2f} s"
 
 
+def rate(value: float) -> str:
+    """2/3 -> '67%' (a pass rate: whole percent)."""
+    return f"{value:.0%}"
+
+
 def fraction(value: float | None) -> str:
     """0.999 -> '99.9%', 1.0 -> '100%'; None -> '—'."""
     if value is None:

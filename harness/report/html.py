@@ -24,6 +24,7 @@ FILTERS = {
     "span": fmt.span,
     "slo_target": fmt.slo_target,
     "slo_measured": fmt.slo_measured,
+    "rate": fmt.rate,
 }
 
 
@@ -33,7 +34,7 @@ def write_html(
     """Write `<out_dir>/report.html` and return its path; no chart when `buckets` is empty."""
     path = Path(out_dir) / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    page = _environment().get_template("report.html.j2").render(
+    page = template_environment().get_template("report.html.j2").render(
         result=result,
         chart=None if buckets.empty else _chart_base64(result, buckets, server_states),
         slos_met=sum(slo.passed for score in result.faults for slo in score.slos),
@@ -51,7 +52,8 @@ def _chart_base64(result: RunResult, buckets: pd.DataFrame, server_states: pd.Da
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The one Jinja environment of every HTML report (the run's and the suite's), with the format filters."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,

@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path, PurePath
 from statistics import median
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
-
 from harness import __version__
-from harness.report.html import FILTERS, TEMPLATES
+from harness.report.html import template_environment
 from harness.result import FaultScore, RunResult, Verdict
 
 SCHEMA_VERSION = 1
@@ -188,28 +185,10 @@ def write_suite_index(runs: list[SuiteRun], out_dir: Path) -> dict[str, Path]:
 def _render(runs: list[SuiteRun], document: dict[str, Any]) -> str:
     rows = [{"result": run.result, "href": quote(row["report"])} for run, row in zip(runs, document["runs"])]
     aggregates = aggregate_trials([run.result for run in runs])
-    return _environment().get_template("suite.html.j2").render(
+    return template_environment().get_template("suite.html.j2").render(
         suite=document,
         aggregates=aggregates,
         not_passed=[a for a in aggregates if a.verdict != "pass"],
         rows=rows,
         version=__version__,
     )
-
-
-def _rate(value: float) -> str:
-    """2/3 -> '67%'."""
-    return f"{value:.0%}"
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters.update(FILTERS, rate=_rate)
-    return environment
