@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the stack's base image offline: a debootstrap of Debian bookworm with
-# python3 and the Debian servers the stack runs (HAProxy, Redis), imported with
+# python3 and the Debian servers the stacks run (HAProxy, Redis; nginx and
+# PostgreSQL for the second stack in tests/stacks/), imported with
 # `docker import`. No container registry is needed. Cached: does nothing when
 # the image already exists. On a machine with a registry, skip this and build
 # the stack with BASE_IMAGE=python:3.11-slim instead.
@@ -8,7 +9,7 @@ set -euo pipefail
 
 image="${FAILOVER_BASE_IMAGE:-failover-base:bookworm}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-packages="python3,python3-venv,haproxy,redis-server,redis-sentinel,redis-tools,procps,iproute2"
+packages="python3,python3-venv,haproxy,redis-server,redis-sentinel,redis-tools,procps,iproute2,nginx-light,postgresql"
 
 if docker image inspect "$image" >/dev/null 2>&1; then
   echo "base image $image: cached"
