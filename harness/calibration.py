@@ -11,7 +11,10 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+import pandas as pd
 
 from harness import scoring
 from harness.faults.network import Partition, toxiproxy_api
@@ -20,6 +23,7 @@ from harness.load.probe import ProbeStream
 from harness.result import FaultScore, FaultWindow
 from harness.scenario import SLOs
 from harness.stack import Stack
+from harness.targets.reference import ReferenceTarget
 
 CALIBRATION_PROXY = "failover-calibration"
 
@@ -54,7 +58,23 @@ def single_path(stack: Stack, service: str = "model-a") -> Iterator[str]:
 def measure_known_outage(stack: Stack, outage_s: float = 3.0, probe_rate: float = 100.0) -> Calibration:
     slos = SLOs(availability=0.999, bucket=0.25, stable_for=2.0)
     outage = Partition(stack.endpoints().toxiproxy_url, CALIBRATION_PROXY)
-    with single_path(stack) as url, ProbeStream(url, load_payloads(), rate=probe_rate, timeout_s=1.0) as probe:
+    entry = ReferenceTarget(stack.settings).entry
+    with single_path(stack) as url:
+        direct = replace(entry, url=url + urlsplit(entry.url).path)
+        stream = ProbeStream(direct, load_payloads(entry.payloads), rate=probe_rate, timeout_s=1.0)
+        injected_at, revert_started, reverted_at, records = _observe_outage(outage, stream, outage_s, slos)
+    window = FaultWindow(
+        index=0, type="partition", target=CALIBRATION_PROXY, injected_at=injected_at, reverted_at=reverted_at
+    )
+    score = scoring.score_fault(records, window, slos, probe_rate=probe_rate, observation_end=time.time())
+    return Calibration(truth_s=(revert_started - injected_at, reverted_at - injected_at), score=score)
+
+
+def _observe_outage(
+    outage: Partition, stream: ProbeStream, outage_s: float, slos: SLOs
+) -> tuple[float, float, float, pd.DataFrame]:
+    """(injected at, revert started, reverted at, probe records) of one outage of `outage_s`."""
+    with stream as probe:
         time.sleep(2.0)
         outage.inject()
         injected_at = time.time()
@@ -64,8 +84,4 @@ def measure_known_outage(stack: Stack, outage_s: float = 3.0, probe_rate: float 
         reverted_at = time.time()
         time.sleep(slos.stable_for + 1.0)
         records = scoring.records_frame(probe.stop())
-    window = FaultWindow(
-        index=0, type="partition", target=CALIBRATION_PROXY, injected_at=injected_at, reverted_at=reverted_at
-    )
-    score = scoring.score_fault(records, window, slos, probe_rate=probe_rate, observation_end=time.time())
-    return Calibration(truth_s=(revert_started - injected_at, reverted_at - injected_at), score=score)
+    return injected_at, revert_started, reverted_at, records

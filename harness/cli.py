@@ -19,11 +19,13 @@ from harness import __version__
 from harness.commands.options import console
 from harness.commands.scenarios import register_scenario_commands
 from harness.commands.stack import stack_app
+from harness.commands.targets import targets_command
 from harness.errors import EXIT_BAD_INPUT, HarnessError
 
 app = typer.Typer(help="Prove whether an ML serving system really fails over fast.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 register_scenario_commands(app)
+app.command("targets")(targets_command)
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,4 @@
-"""The main job until the scenario runner exists: up, predict through the gateway, show who served, down."""
+"""`failover stack demo`: up, predict through the gateway, show who served, down."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.load.entry import EntryPoint
 from harness.load.payloads import load_payloads
-from harness.load.probe import PredictionClient, RequestRecord
+from harness.load.probe import PredictionClient
+from harness.records import RequestRecord
 from harness.stack import Stack
+from harness.targets.reference import ReferenceTarget
 
 
 def run_demo(stack: Stack, requests: int, console: Console, reports_dir: Path) -> int:
@@ -26,9 +29,10 @@ def run_demo(stack: Stack, requests: int, console: Console, reports_dir: Path) -
     """
     console.print(f"[bold]bringing the reference stack up ({stack.backend} backend)[/]")
     try:
-        stack.up()
+        target = ReferenceTarget(stack.settings)
+        target.bring_up(stack, progress=True)
         console.print("[green]all services healthy[/]")
-        records = _send(stack.endpoints().gateway_url, requests)
+        records = _send(target.entry, requests)
         table = _summary(records)
         console.print(table)
         out = _write_report(records, stack.backend, reports_dir)
@@ -39,9 +43,9 @@ def run_demo(stack: Stack, requests: int, console: Console, reports_dir: Path) -
         stack.down()
 
 
-def _send(gateway_url: str, count: int) -> list[RequestRecord]:
-    payloads = load_payloads()
-    client = PredictionClient(gateway_url, timeout_s=2.0)
+def _send(entry: EntryPoint, count: int) -> list[RequestRecord]:
+    payloads = load_payloads(entry.payloads)
+    client = PredictionClient(entry, timeout_s=2.0)
     try:
         return [client.send(payloads[i % len(payloads)]) for i in range(count)]
     finally:

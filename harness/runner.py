@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +24,17 @@ from harness import scoring
 from harness.faults import FaultContext
 from harness.journal import Journal
 from harness.live_view import LiveView
+from harness.load.entry import EntryPoint
 from harness.load.load_mix import LoadMix
-from harness.observe.haproxy_poller import HAProxyPoller
-from harness.observe.sentinel_watch import SentinelWatch
-from harness.observe.store import missing_writes
 from harness.report import write_reports
 from harness.report.suite import SuiteRun
 from harness.errors import HarnessError
 from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult
-from harness.scenario import Scenario, normalize_hop
-from harness.stack import Backend, Stack, StackSettings, open_stack
+from harness.observe.state_watch import StateWatch
+from harness.scenario import Scenario
+from harness.stack import Backend, Stack, StackSettings
 from harness.stack.spec import REPO_ROOT
+from harness.targets.target import Target
 from harness.timeline import Timeline
 
 
@@ -94,12 +94,13 @@ def signals_ignored() -> Iterator[None]:
 
 
 class ScenarioRun:
-    def __init__(self, scenario: Scenario, options: RunOptions, console: Console, trial: int = 1) -> None:
+    def __init__(self, scenario: Scenario, target: Target, options: RunOptions, console: Console, trial: int = 1) -> None:
         self.scenario = scenario
+        self.target = target
         self.options = options
         self.console = console
         self.trial = trial
-        self.backend: Backend = options.backend or scenario.stack.backend
+        self.backend: Backend = options.backend or scenario.stack.backend or target.default_backend()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         suffix = f"-trial{trial}" if scenario.trials > 1 else ""
         self.out_dir = options.reports_dir / f"{stamp}-{scenario.name}{suffix}"
@@ -108,9 +109,9 @@ class ScenarioRun:
         """The run's result; an infrastructure failure becomes verdict 'error' (reported, not raised)."""
         started = time.time()
         journal = Journal(self.out_dir / "journal.jsonl")
-        stack = open_stack(self.backend, self.options.settings)
+        stack = self.target.open_stack(self.backend, self.out_dir)
         journal.write("run-start", **self._run_facts(stack))
-        timeline = Timeline(self.scenario.timeline, FaultContext(stack, stack.endpoints().toxiproxy_url), journal)
+        timeline = Timeline(self.scenario.timeline, FaultContext(stack, self.target.toxiproxy_url), journal)
         try:
             observation = self._observe_then_clean_up(stack, timeline, journal)
         except HarnessError as error:
@@ -121,7 +122,7 @@ class ScenarioRun:
         try:
             with interrupts_raise():
                 self.console.print(f"[bold]{self.scenario.name}[/]: bringing the stack up ({self.backend})")
-                stack.up(progress=self.console.is_terminal)
+                self.target.bring_up(stack, progress=self.console.is_terminal)
                 return self._observe(stack, timeline)
         finally:
             with signals_ignored():  # a second Ctrl-C must not cut the clean-up short
@@ -129,7 +130,7 @@ class ScenarioRun:
                 journal.write("run-end", reverted_everything=clean)
                 journal.close(everything_reverted=clean)
                 if not self.options.keep_up:
-                    stack.down()
+                    self.target.tear_down(stack)
 
     def _error_result(self, error: HarnessError, started: float) -> RunResult:
         reason = f"{error.message} ({error.tip})" if error.tip else error.message
@@ -160,15 +161,17 @@ class ScenarioRun:
             "gateway_port": settings.gateway_port,
             "stats_port": settings.stats_port,
             "toxiproxy_port": settings.toxiproxy_port,
+            "override_files": [str(path) for path in settings.override_files],
+            "target": self.target.facts(),
         }
 
     def _observe(self, stack: Stack, timeline: Timeline) -> Observation:
-        scenario, endpoints = self.scenario, stack.endpoints()
+        scenario = self.scenario
         aborted, steady_ok, reason = "", False, ""
+        watchers = self.target.watchers()
         with (
-            HAProxyPoller(endpoints.stats_url) as poller,
-            SentinelWatch(stack) as sentinels,
-            LoadMix(scenario.load, endpoints.gateway_url, self.out_dir / "load") as load,
+            _watching(watchers),
+            LoadMix(scenario.load, self._entry(), self.out_dir / "load") as load,
             LiveView(self.console, scenario.name, load.probe_frame, lambda: _active_faults(timeline)) as self._view,
         ):
             try:
@@ -184,10 +187,11 @@ class ScenarioRun:
             observation_end = time.time()  # the last moment load was sent: later buckets would be empty
             load.stop()
             records = load.frame()
-            missing = self._read_store_back(stack, records)
+            missing = self._read_store_back(records)
+        rows = [row for watcher in watchers for row in watcher.rows()]
         return Observation(
             records=records,
-            signals=pd.DataFrame([*poller.rows(), *sentinels.rows()], columns=["t", "server", "state"]),
+            signals=pd.DataFrame(rows, columns=["t", "server", "state"]).sort_values("t", kind="stable"),
             steady_ok=steady_ok,
             steady_reason=reason,
             aborted=aborted,
@@ -196,11 +200,20 @@ class ScenarioRun:
             missing_writes=missing,
         )
 
-    def _read_store_back(self, stack: Stack, records: pd.DataFrame) -> set[str] | None:
-        """RPO's evidence: which acknowledged writes the store no longer has."""
-        acknowledged = records.loc[records["ok"], "request_id"]
+    def _entry(self) -> EntryPoint:
+        """The target's entry point; the scenario may bring its own payloads."""
+        entry = self.target.entry
+        payloads = self.scenario.load.payloads
+        return entry if payloads is None else replace(entry, payloads=payloads)
+
+    def _read_store_back(self, records: pd.DataFrame) -> set[str] | None:
+        """RPO's evidence: which acknowledged writes the store no longer has; None when not measured."""
+        checker = self.target.lost_write_checker()
+        if checker is None:
+            return None
+        acknowledged = list(records.loc[records["ok"], "request_id"])
         try:
-            missing = missing_writes(stack, acknowledged)
+            missing = checker.missing(acknowledged)
         except HarnessError as error:
             self.console.print(f"[yellow]lost writes not measured: {error.message}[/]")
             return None
@@ -211,7 +224,8 @@ class ScenarioRun:
         window = self.scenario.steady_state.check
         self._phase(f"steady-state check {when} ({window:g}s)")
         start = time.time()
-        time.sleep(window)
+        # Probes sent near the end of the window answer up to a timeout later: wait for them too.
+        time.sleep(window + self.scenario.load.probe_timeout)
         ok, reason = scoring.check_steady(load.probe_frame(), start, start + window, self.scenario.slos)
         if not ok:
             self._view.note(f"[red]steady state not met {when}: {reason}[/]")
@@ -304,7 +318,7 @@ class ScenarioRun:
             probe_rate=self.scenario.load.probe_rate,
             observation_end=observation.observation_end,
             signals=observation.signals,
-            signal_server=signal_server(window.target),
+            signal_server=self.target.signal_for(window.target),
             lost_acks=lost_acks,
         )
 
@@ -321,16 +335,20 @@ def _load_start(records: pd.DataFrame, run_start: float) -> float:
     return run_start + max(0.0, float(np.floor(records["sent_at"].min() - run_start)))
 
 
-def signal_server(target: str) -> str:
-    """The server whose state (HAProxy's, or the Sentinels' for the store) shows a fault on `target`."""
-    name = normalize_hop(target)
-    for server in ("model-fallback", "model-a", "model-b"):
-        if name == server or name.startswith(f"{server}-") or name.endswith(f"-{server}"):
-            return server
-    return name
+@contextmanager
+def _watching(watchers: list[StateWatch]) -> Iterator[None]:
+    """Every watcher runs for the block's duration, and is stopped even when one fails to start."""
+    started: list[StateWatch] = []
+    try:
+        for watcher in watchers:
+            started.append(watcher.__enter__())
+        yield
+    finally:
+        for watcher in started:
+            watcher.stop()
 
 
-def run_scenario(scenario: Scenario, options: RunOptions, console: Console) -> list[SuiteRun]:
-    """Every trial of one scenario, in order, each with the folder of its reports."""
-    runs = [ScenarioRun(scenario, options, console, trial) for trial in range(1, scenario.trials + 1)]
+def run_scenario(scenario: Scenario, target: Target, options: RunOptions, console: Console) -> list[SuiteRun]:
+    """Every trial of one scenario against `target`, in order, each with the folder of its reports."""
+    runs = [ScenarioRun(scenario, target, options, console, trial) for trial in range(1, scenario.trials + 1)]
     return [SuiteRun(run.execute(), run.out_dir) for run in runs]

@@ -60,15 +60,15 @@ class _Strict(BaseModel):
 
 
 class StackRef(_Strict):
-    backend: Literal["local", "compose"] = "local"
-    compose_file: Path | None = None
-    """None: the reference stack in compose/."""
+    backend: Literal["local", "compose"] | None = None
+    """None: the target's own default (local for the reference stack, compose for a user's)."""
 
 
 class Load(_Strict):
     users: int = Field(10, ge=0, description="closed-loop Locust users (0: probes only)")
     rate: float = Field(50.0, ge=0, description="Locust's total target rate, requests/s")
-    payloads: Path = Path("fixtures/requests/predict.jsonl")
+    payloads: Path | None = None
+    """Overrides the target's `entry.payloads`; relative to the scenario file."""
     probe_rate: float = Field(100.0, gt=0, le=1000, description="open-loop probe rate, requests/s")
     probe_timeout: Duration = 1.0
     duration: Duration | None = None
@@ -144,6 +144,8 @@ class StopCondition(_Strict):
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = ""
+    target: Path | None = None
+    """A target file, relative to the scenario file; None: the reference stack."""
     stack: StackRef = StackRef()
     load: Load = Load()
     steady_state: SteadyState = SteadyState()

@@ -13,6 +13,7 @@ from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SLO_MISSED, BadInput, H
 from harness.scenario import Scenario
 from harness.stack import StackSettings
 from harness.stack.spec import REPO_ROOT
+from harness.targets import Target, resolve_target
 
 if TYPE_CHECKING:
     from harness.report.suite import SuiteRun
@@ -20,18 +21,24 @@ if TYPE_CHECKING:
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 REPORTS_DIR = REPO_ROOT / "reports"
 PathsArgument = Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")]
+TargetOption = Annotated[
+    Optional[Path],
+    typer.Option("--target", "-t", help="A target file: test this stack instead of the scenarios' own target."),
+]
 
 
-def load_all(paths: list[Path], settings: StackSettings) -> list[tuple[Path, Scenario]]:
-    """Validate every file before anything starts; all problems are reported together."""
-    from harness.scenario_loader import discover, load_scenario
+def load_all(
+    paths: list[Path], settings: StackSettings, target_path: Path | None = None
+) -> list[tuple[Path, Scenario, Target]]:
+    """Validate every scenario, and the target it runs against, before anything starts; all problems
+    are reported together. `target_path` (`--target`) overrides the scenarios' own `target:`."""
+    from harness.scenario_loader import discover
 
-    spec = settings.load_spec()
-    services, hops = set(spec.services), spec.toxiproxy_hops()
     loaded, problems = [], []
+    targets: dict[Path | None, Target] = {}
     for path in discover(paths):
         try:
-            loaded.append((path, load_scenario(path, services=services, hops=hops)))
+            loaded.append(_load_against_target(path, settings, target_path, targets))
         except BadInput as error:
             problems.append(error)
     if problems:
@@ -41,10 +48,30 @@ def load_all(paths: list[Path], settings: StackSettings) -> list[tuple[Path, Sce
     return loaded
 
 
+def _load_against_target(
+    path: Path, settings: StackSettings, override: Path | None, targets: dict[Path | None, Target]
+) -> tuple[Path, Scenario, Target]:
+    """The scenario, its faults checked against what its target lets them hit."""
+    from harness.scenario_loader import load_scenario
+
+    chosen = override or _scenario_target(load_scenario(path), path)
+    if chosen not in targets:
+        targets[chosen] = resolve_target(chosen, settings)
+    target = targets[chosen]
+    return path, load_scenario(path, services=target.services(), hops=target.hops()), target
+
+
+def _scenario_target(scenario: Scenario, path: Path) -> Path | None:
+    if scenario.target is None:
+        return None
+    return (path.parent / scenario.target).resolve()
+
+
 def run_command(
     paths: PathsArgument,
     backend: Annotated[Optional[str], typer.Option("--backend", "-b", help="Override the scenarios' backend: compose or local.")] = None,
     project: ProjectOption = "failover",
+    target: TargetOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Also write one JUnit XML for every run here.")] = None,
     reports_dir: Annotated[Path, typer.Option(help="Where each run's folder is written.")] = REPORTS_DIR,
     keep_up: Annotated[bool, typer.Option(help="Leave the stack up afterwards.")] = False,
@@ -59,11 +86,11 @@ def run_command(
     if backend not in (None, "local", "compose"):
         raise BadInput(f"unknown backend '{backend}'", "use --backend local or --backend compose")
     settings = StackSettings(project=project, gateway_port=gateway_port, stats_port=stats_port, toxiproxy_port=toxiproxy_port)
-    scenarios = load_all(paths, settings)
+    scenarios = load_all(paths, settings, target)
     options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up)  # type: ignore[arg-type]
     runs: list[SuiteRun] = []
-    for _, scenario in scenarios:
-        for run in run_scenario(scenario, options, console):
+    for _, scenario, scenario_target in scenarios:
+        for run in run_scenario(scenario, scenario_target, options, console):
             print_summary(run.result, console)
             runs.append(run)
     _write_suite_outputs(runs, reports_dir, junit)
@@ -90,10 +117,10 @@ def _write_suite_outputs(runs: list[SuiteRun], reports_dir: Path, junit: Path | 
         console.print(f"suite index: {index['html']}")
 
 
-def validate_command(paths: PathsArgument, project: ProjectOption = "failover") -> None:
-    """Check scenario files without running anything."""
-    for path, scenario in load_all(paths, StackSettings(project=project)):
-        console.print(f"[green]ok[/] {path}: {scenario.name}")
+def validate_command(paths: PathsArgument, project: ProjectOption = "failover", target: TargetOption = None) -> None:
+    """Check scenario files (and their targets) without running anything."""
+    for path, scenario, scenario_target in load_all(paths, StackSettings(project=project), target):
+        console.print(f"[green]ok[/] {path}: {scenario.name} (target {scenario_target.name})")
 
 
 def list_command(
@@ -102,7 +129,7 @@ def list_command(
     """The shipped scenarios, one line each."""
     from harness.scenario_loader import summarize
 
-    for path, scenario in load_all(paths or [SCENARIOS_DIR], StackSettings()):
+    for path, scenario, _ in load_all(paths or [SCENARIOS_DIR], StackSettings()):
         shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
         console.print(f"{shown}: {summarize(scenario)}", highlight=False, soft_wrap=True)
 

@@ -40,9 +40,11 @@ def stack_up(
     toxiproxy_port: ToxiproxyPort = 8474,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be healthy.")] = 180.0,
 ) -> None:
-    """Start the stack and wait until every service is healthy."""
+    """Start the stack and wait until every service is healthy and the gateway routes to its whole pool."""
+    from harness.targets.reference import ReferenceTarget
+
     stack = _stack(backend, project, gateway_port, stats_port, toxiproxy_port)
-    stack.up(timeout_s=timeout)
+    ReferenceTarget(stack.settings).bring_up(stack, progress=True, timeout_s=timeout)
     console.print(status_table(stack.status(), f"stack '{project}' is up ({backend})"))
     endpoints = stack.endpoints()
     console.print(f"gateway {endpoints.gateway_url}  stats {endpoints.stats_url}/stats  toxiproxy {endpoints.toxiproxy_url}")

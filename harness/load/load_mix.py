@@ -13,22 +13,19 @@ from typing import Any
 import pandas as pd
 
 from harness import scoring
+from harness.load.entry import EntryPoint
 from harness.load.locust_run import LocustRun
 from harness.load.payloads import load_payloads
 from harness.load.probe_process import ProbeProcess
 from harness.scenario import Load
-from harness.stack.spec import REPO_ROOT
 
 
 class LoadMix:
-    def __init__(self, load: Load, gateway_url: str, workdir: Path) -> None:
-        payloads = load.payloads if load.payloads.is_absolute() else REPO_ROOT / load.payloads
-        load_payloads(payloads)  # a bad payload file is bad input, reported before any load starts
+    def __init__(self, load: Load, entry: EntryPoint, workdir: Path) -> None:
+        load_payloads(entry.payloads)  # a bad payload file is bad input, reported before any load starts
         workdir.mkdir(parents=True, exist_ok=True)
-        self.probe = ProbeProcess(gateway_url, payloads, load.probe_rate, load.probe_timeout, workdir)
-        self.locust = LocustRun(
-            gateway_url, workdir, users=load.users, rate=load.rate, payloads=payloads, timeout_s=load.probe_timeout
-        )
+        self.probe = ProbeProcess(entry, load.probe_rate, load.probe_timeout, workdir)
+        self.locust = LocustRun(entry, workdir, users=load.users, rate=load.rate, timeout_s=load.probe_timeout)
         self._stopped = False
 
     def __enter__(self) -> LoadMix:

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
@@ -28,7 +29,8 @@ from urllib.parse import urlsplit
 
 from harness.errors import BadInput, InfrastructureError
 from harness.load.child import die_with_parent
-from harness.load.payloads import DEFAULT_PAYLOADS, load_payloads
+from harness.load.entry import EntryPoint
+from harness.load.payloads import load_payloads
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 STDERR_TAIL_LINES = 20
@@ -37,7 +39,7 @@ STOP_OVERHEAD_S = 5.0
 
 
 class LocustRun:
-    """`users` Locust users sending `rate` requests/s in total (0: unthrottled) to `host`.
+    """`users` Locust users sending `rate` requests/s in total (0: unthrottled) to the entry point.
 
     `run_time_s` bounds the run even if the harness dies without calling `stop()`.
     With `users == 0` there is no Locust at all: start and stop do nothing, no records.
@@ -45,23 +47,22 @@ class LocustRun:
 
     def __init__(
         self,
-        host: str,
+        entry: EntryPoint,
         workdir: Path,
         users: int,
         rate: float,
         run_time_s: float = 3600.0,
-        payloads: Path = DEFAULT_PAYLOADS,
         timeout_s: float = 2.0,
         spawn_rate: float | None = None,
         record: bool = True,
         start_timeout_s: float = 30.0,
     ) -> None:
-        self.host = host.rstrip("/")
+        self.entry = replace(entry, payloads=entry.payloads.resolve())  # Locust runs in `workdir`
+        self.host = entry.base_url
         self.workdir = workdir.resolve()  # Locust runs in it: relative paths would not survive
         self.users = users
         self.rate = rate
         self.run_time_s = run_time_s
-        self.payloads = payloads.resolve()
         self.timeout_s = timeout_s
         self.spawn_rate = spawn_rate or max(users, 1)
         self.record = record
@@ -96,7 +97,7 @@ class LocustRun:
         if not _valid_host(self.host):
             # Locust does not check --host: a bad one only shows up as failing requests, or none
             raise BadInput(f"bad host URL '{self.host}'", "use e.g. http://127.0.0.1:8080")
-        load_payloads(self.payloads)  # a bad file is the user's mistake, reported as such here
+        load_payloads(self.entry.payloads)  # a bad file is the user's mistake, reported as such here
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._ready_path.unlink(missing_ok=True)
         with self.stdout_path.open("wb") as stdout, self.stderr_path.open("wb") as stderr:
@@ -181,7 +182,7 @@ class LocustRun:
         e.g. LOCUST_PROCESSES) plus the locustfile's settings."""
         inherited = {name: value for name, value in os.environ.items() if not name.startswith("LOCUST_")}
         return inherited | {
-            "FAILOVER_PAYLOADS": str(self.payloads),
+            "FAILOVER_ENTRY": self.entry.to_json(),
             "FAILOVER_RATE": f"{self.rate:g}",
             "FAILOVER_USERS": str(self.users),
             "FAILOVER_TIMEOUT": f"{self.timeout_s:g}",

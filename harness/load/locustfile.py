@@ -3,12 +3,13 @@
 Run by `LocustRun` in a process of its own (gevent stays out of the harness)
 and configured from the environment:
 
-- FAILOVER_PAYLOADS: JSON lines `{"features": [...], "label": n}` (default: the fixtures);
+- FAILOVER_ENTRY: the target's entry point as JSON (`harness/load/entry.py`: URL, method,
+  payload file, headers; default: the reference stack's gateway);
 - FAILOVER_RATE, FAILOVER_USERS: total target rate in requests/s, spread evenly over the
   users with `constant_throughput`; a rate of 0 means unthrottled;
 - FAILOVER_TIMEOUT: connect and read timeout per request in seconds (default 2);
 - FAILOVER_RECORDS: the JSON-lines file (truncated at start) every request is written to,
-  with the fields of a `RequestRecord` (harness/load/probe.py) plus `source: "locust"`;
+  with the fields of a `RequestRecord` (harness/records.py) plus `source: "locust"`;
   FAILOVER_RECORD=0 disables recording (overhead benchmark);
 - FAILOVER_READY_FILE: touched once the test starts, so the harness knows load is flowing.
 
@@ -25,7 +26,6 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import gevent
 from locust import FastHttpUser, constant, constant_throughput, events, task
@@ -33,11 +33,11 @@ from locust.contrib.fasthttp import FastResponse
 from locust.env import Environment
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
+from harness.load.entry import EntryPoint
 from harness.load.payloads import DEFAULT_PAYLOADS, load_payloads
 
 FLUSH_INTERVAL_S = 0.5
 SOURCE = "locust"
-NO_PREDICTION = "no integer prediction in the response"
 _ENCODE = json.JSONEncoder(check_circular=False).encode  # records hold no containers
 
 log = logging.getLogger(__name__)
@@ -85,10 +85,10 @@ class RecordWriter:
             log.warning("request record %s failed (%d so far): %s", action, self.failures, error)
 
 
-def _payloads() -> itertools.cycle[tuple[bytes, int | None]]:
-    """The payload bodies, serialized once, with their labels."""
-    path = Path(os.environ.get("FAILOVER_PAYLOADS", DEFAULT_PAYLOADS))
-    return itertools.cycle([(json.dumps(p.body()).encode(), p.label) for p in load_payloads(path)])
+def _entry() -> EntryPoint:
+    if "FAILOVER_ENTRY" in os.environ:
+        return EntryPoint.from_json(os.environ["FAILOVER_ENTRY"])
+    return EntryPoint(url="http://127.0.0.1:8080/predict", payloads=DEFAULT_PAYLOADS, prediction="prediction")
 
 
 def _writer() -> RecordWriter | None:
@@ -97,55 +97,45 @@ def _writer() -> RecordWriter | None:
     return RecordWriter(Path(os.environ.get("FAILOVER_RECORDS", "records.jsonl")))
 
 
+ENTRY = _entry()
 RATE = float(os.environ.get("FAILOVER_RATE", "0"))
 USERS = max(1, int(os.environ.get("FAILOVER_USERS", "1")))
 TIMEOUT_S = float(os.environ.get("FAILOVER_TIMEOUT", "2"))
-PAYLOADS = _payloads()
+PAYLOADS = itertools.cycle(load_payloads(ENTRY.payloads))
 WRITER = _writer()
 
 
-class PredictUser(FastHttpUser):
-    """Posts labeled payloads to /predict; Locust counts as a failure exactly what the record calls not ok."""
+class EntryUser(FastHttpUser):
+    """Sends labelled payloads to the entry point; Locust counts as a failure exactly what the record calls not ok."""
 
     wait_time = constant_throughput(RATE / USERS) if RATE > 0 else constant(0)
     network_timeout = TIMEOUT_S
     connection_timeout = TIMEOUT_S
 
     @task
-    def predict(self) -> None:
-        body, label = next(PAYLOADS)
+    def call_entry(self) -> None:
+        payload = next(PAYLOADS)
         request_id = uuid.uuid4().hex
-        headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+        headers = {"Content-Type": "application/json", ENTRY.request_id_header: request_id}
         sent_at = time.time()
         started = time.perf_counter()
-        with self.client.post("/predict", data=body, headers=headers, catch_response=True) as response:
+        with self.client.request(
+            ENTRY.method, ENTRY.path, data=payload.content, headers=headers, catch_response=True
+        ) as response:
             latency_s = time.perf_counter() - started
-            prediction = _prediction(response)
-            if prediction is None and getattr(response, "error", None) is None:
-                response.failure(NO_PREDICTION)  # Locust fails bad statuses and errors by itself
+            ok, prediction, error = _outcome(response)
+            if not ok and 200 <= response.status_code < 300:
+                response.failure(error)  # Locust fails bad statuses and errors by itself
         if WRITER is not None:
-            error = _error(response, prediction)
-            WRITER.write(_record(response, sent_at, latency_s, request_id, prediction, label, error))
+            WRITER.write(_record(response, sent_at, latency_s, request_id, prediction, payload.label, ok, error))
 
 
-def _prediction(response: FastResponse) -> int | None:
-    if not 200 <= response.status_code < 300 or not response.content:
-        return None
-    try:
-        value = json.loads(response.content).get("prediction")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _error(response: FastResponse, prediction: int | None) -> str:
-    """Empty for a good answer; else what `PredictionClient.send` would say, or why a 2xx is not one."""
+def _outcome(response: FastResponse) -> tuple[bool, int | None, str]:
+    """(ok, prediction, error), as `PredictionClient.send` would say."""
     if response.status_code == 0:
         error = getattr(response, "error", None)
-        return type(getattr(error, "original", None) or error).__name__  # a timeout comes as RetriesExceeded
-    if not 200 <= response.status_code < 300:
-        return (response.content or b"").decode("utf-8", "replace")[:200] or f"HTTP {response.status_code}"
-    return "" if prediction is not None else NO_PREDICTION
+        return False, None, type(getattr(error, "original", None) or error).__name__  # a timeout: RetriesExceeded
+    return ENTRY.answer(response.status_code, response.content or b"")
 
 
 def _record(
@@ -155,21 +145,22 @@ def _record(
     request_id: str,
     prediction: int | None,
     label: int | None,
+    ok: bool,
     error: str,
 ) -> dict[str, object]:
     """The fields of a `RequestRecord` plus `source`, as a plain dict: building the
     frozen dataclass first would cost as much again as everything else here."""
-    headers: Any = response.headers or {}
+    served_by, version, degraded, answered_id = ENTRY.identity(response.headers or {}, request_id)
     return {
         "sent_at": sent_at,
         "latency_s": latency_s,
-        "ok": not error,
+        "ok": ok,
         "status": response.status_code,
         "error": error,
-        "served_by": headers.get("X-Served-By", ""),
-        "model_version": headers.get("X-Model-Version", ""),
-        "degraded": headers.get("X-Degraded", "") == "true",
-        "request_id": headers.get("X-Request-Id", request_id),
+        "served_by": served_by,
+        "model_version": version,
+        "degraded": degraded,
+        "request_id": answered_id,
         "prediction": prediction,
         "label": label,
         "source": SOURCE,

@@ -15,109 +15,66 @@ stack had recovered, while Locust's stayed flat).
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import gevent
 import gevent.pool
 from geventhttpclient import HTTPClient
-from geventhttpclient.response import HTTPSocketPoolResponse
 
+from harness.load.entry import EntryPoint
 from harness.load.payloads import Payload
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One client request, as DESIGN.md defines it."""
-
-    sent_at: float
-    latency_s: float
-    ok: bool
-    status: int
-    error: str
-    served_by: str
-    model_version: str
-    degraded: bool
-    request_id: str
-    prediction: int | None
-    label: int | None
-    source: str = "probe"
+from harness.records import RequestRecord
 
 
 class PredictionClient:
-    """POSTs payloads to `<url>/predict` over a pool of `concurrency` keep-alive connections.
+    """Sends payloads to the target's entry point over a pool of `concurrency` keep-alive connections.
 
     Each socket operation (connect, send, each read) is bounded by `timeout_s`;
     a request is not cut short as a whole, so that its connection always goes
     back to the pool (a killed greenlet would leak it)."""
 
-    def __init__(self, url: str, timeout_s: float, concurrency: int = 1) -> None:
+    def __init__(self, entry: EntryPoint, timeout_s: float, concurrency: int = 1) -> None:
+        self.entry = entry
         self.timeout_s = timeout_s
         self._client = HTTPClient.from_url(
-            url, concurrency=concurrency, connection_timeout=timeout_s, network_timeout=timeout_s
+            entry.base_url, concurrency=concurrency, connection_timeout=timeout_s, network_timeout=timeout_s
         )
-        self._path = urlsplit(url).path.rstrip("/") + "/predict"
 
     def close(self) -> None:
         self._client.close()
 
     def send(self, payload: Payload) -> RequestRecord:
         request_id = uuid.uuid4().hex
-        body = json.dumps(payload.body()).encode()
-        headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+        headers = {"Content-Type": "application/json", self.entry.request_id_header: request_id}
         sent_at = time.time()
         started = time.perf_counter()
         try:
-            response = self._client.post(self._path, body=body, headers=headers)
+            response = self._client.request(self.entry.method, self.entry.path, body=payload.content, headers=headers)
             content = response.read()
         except Exception as error:  # noqa: BLE001 - socket errors, timeouts, parse errors: all a failed request
             return RequestRecord(
                 sent_at, time.perf_counter() - started, False, 0, type(error).__name__, "", "", False,
                 request_id, None, payload.label,
             )
-        return _record(response, content, sent_at, time.perf_counter() - started, request_id, payload)
-
-
-def _record(
-    response: HTTPSocketPoolResponse, content: bytes, sent_at: float, latency_s: float, request_id: str, payload: Payload
-) -> RequestRecord:
-    success = 200 <= response.status_code < 300
-    prediction = _prediction(content) if success else None
-    return RequestRecord(
-        sent_at=sent_at,
-        latency_s=latency_s,
-        ok=success and prediction is not None,
-        status=response.status_code,
-        error="" if success else content[:200].decode("utf-8", "replace"),
-        served_by=response.get("X-Served-By", "") or "",
-        model_version=response.get("X-Model-Version", "") or "",
-        degraded=response.get("X-Degraded", "") == "true",
-        request_id=response.get("X-Request-Id", request_id) or request_id,
-        prediction=prediction,
-        label=payload.label,
-    )
-
-
-def _prediction(content: bytes) -> int | None:
-    try:
-        value = json.loads(content).get("prediction")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+        latency_s = time.perf_counter() - started
+        ok, prediction, error = self.entry.answer(response.status_code, content)
+        served_by, version, degraded, answered_id = self.entry.identity(response, request_id)
+        return RequestRecord(
+            sent_at, latency_s, ok, response.status_code, error, served_by, version, degraded,
+            answered_id, prediction, payload.label,
+        )
 
 
 class ProbeStream:
-    """Sends `rate` requests per second to `url` until stopped; collects their records.
+    """Sends `rate` requests per second to the entry point until stopped; collects their records.
 
     The greenlets run on a gevent hub in a thread of its own, so the caller's
     thread stays free (no monkey-patching)."""
 
-    def __init__(self, url: str, payloads: list[Payload], rate: float = 100.0, timeout_s: float = 1.0) -> None:
-        self.url = url
+    def __init__(self, entry: EntryPoint, payloads: list[Payload], rate: float = 100.0, timeout_s: float = 1.0) -> None:
+        self.entry = entry
         self.interval_s = 1.0 / rate
         self.timeout_s = timeout_s
         self.concurrency = max(4, int(rate * timeout_s * 3) + 2)
@@ -155,7 +112,7 @@ class ProbeStream:
         return fresh
 
     def _run(self) -> None:
-        client = PredictionClient(self.url, self.timeout_s, self.concurrency)
+        client = PredictionClient(self.entry, self.timeout_s, self.concurrency)
         in_flight = gevent.pool.Group()
         try:
             next_at = time.perf_counter()

@@ -12,13 +12,14 @@ from typing import Any
 
 from harness.errors import InfrastructureError
 from harness.load.child import die_with_parent
+from harness.load.entry import EntryPoint
 
 STOP_GRACE_S = 5.0
 
 
 class ProbeProcess:
-    def __init__(self, url: str, payloads: Path, rate: float, timeout_s: float, workdir: Path) -> None:
-        self.argv = [sys.executable, "-m", "harness.load.probe_worker", url, str(payloads), str(rate), str(timeout_s)]
+    def __init__(self, entry: EntryPoint, rate: float, timeout_s: float, workdir: Path) -> None:
+        self.argv = [sys.executable, "-m", "harness.load.probe_worker", entry.to_json(), str(rate), str(timeout_s)]
         self.timeout_s = timeout_s
         self.records_path = workdir / "probes.jsonl"
         self.log_path = workdir / "probes.log"

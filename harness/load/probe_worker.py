@@ -1,6 +1,6 @@
 """The open-loop probe stream in a process of its own.
 
-`python -m harness.load.probe_worker URL PAYLOADS RATE TIMEOUT_S RECORDS_PATH`
+`python -m harness.load.probe_worker ENTRY_JSON RATE TIMEOUT_S RECORDS_PATH`
 sends probes until SIGTERM and appends every record to RECORDS_PATH as JSON
 lines (flushed every 0.2 s). A process of its own keeps the harness's work
 (polling, live checks, pandas) from delaying probes and their timing.
@@ -13,8 +13,8 @@ import json
 import signal
 import sys
 import threading
-from pathlib import Path
 
+from harness.load.entry import EntryPoint
 from harness.load.payloads import load_payloads
 from harness.load.probe import ProbeStream
 
@@ -22,11 +22,12 @@ FLUSH_INTERVAL_S = 0.2
 
 
 def main(argv: list[str]) -> None:
-    url, payloads, rate, timeout_s, records_path = argv
+    entry_json, rate, timeout_s, records_path = argv
+    entry = EntryPoint.from_json(entry_json)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stream = ProbeStream(url, load_payloads(Path(payloads)), rate=float(rate), timeout_s=float(timeout_s))
+    stream = ProbeStream(entry, load_payloads(entry.payloads), rate=float(rate), timeout_s=float(timeout_s))
     with open(records_path, "a", encoding="utf-8") as out, stream:
         while not stop.wait(FLUSH_INTERVAL_S):
             _write(out, stream.drain())

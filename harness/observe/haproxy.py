@@ -8,6 +8,7 @@ import io
 import httpx
 
 BACKEND = "models"
+"""The reference stack's pool of model servers."""
 
 
 def server_states(

@@ -6,18 +6,19 @@ import time
 
 import httpx
 
-from harness.observe.haproxy import server_states
+from harness.observe.haproxy import BACKEND, server_states
 from harness.observe.state_watch import StateWatch
 
 POLL_HZ = 20.0
 
 
 class HAProxyPoller(StateWatch):
-    """Records (t, server, state) whenever a server's state changes, plus the first observation."""
+    """Records (t, server, state) whenever a server of `backend` changes state, plus the first observation."""
 
-    def __init__(self, stats_url: str, hz: float = POLL_HZ) -> None:
+    def __init__(self, stats_url: str, backend: str = BACKEND, hz: float = POLL_HZ) -> None:
         super().__init__("haproxy-poller")
         self.stats_url = stats_url
+        self.backend = backend
         self.interval_s = 1.0 / hz
 
     def _watch(self) -> None:
@@ -29,9 +30,10 @@ class HAProxyPoller(StateWatch):
             started = time.perf_counter()
             now = time.time()
             try:
-                states = server_states(self.stats_url, timeout_s=self.interval_s * 4, client=client)
+                states = server_states(self.stats_url, self.backend, timeout_s=self.interval_s * 4, client=client)
             except (httpx.HTTPError, ValueError):
                 states = {}  # HAProxy itself unreachable: no signal this round
             for server, state in states.items():
                 self._record(now, server, state)
+            self._listen()
             self._stop.wait(max(0.0, self.interval_s - (time.perf_counter() - started)))

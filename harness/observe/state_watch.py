@@ -7,6 +7,9 @@ from abc import ABC, abstractmethod
 from typing import Self
 
 
+LISTEN_TIMEOUT_S = 5.0
+
+
 class StateWatch(ABC):
     """A background thread (`_watch`) that `_record`s server states; only changes become rows."""
 
@@ -14,10 +17,15 @@ class StateWatch(ABC):
         self._rows: list[dict[str, object]] = []
         self._last: dict[str, str] = {}
         self._stop = threading.Event()
+        self._listening = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=name, daemon=True)
 
     def __enter__(self) -> Self:
+        """Start watching; returns once the watch listens (subscribed, or one poll done), so that
+        nothing the stack says after this is missed. A source that never answers is waited for
+        at most `LISTEN_TIMEOUT_S`."""
         self._thread.start()
+        self._listening.wait(LISTEN_TIMEOUT_S)
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -33,7 +41,10 @@ class StateWatch(ABC):
 
     @abstractmethod
     def _watch(self) -> None:
-        """Runs until `self._stop` is set."""
+        """Runs until `self._stop` is set; calls `_listen()` once it is listening."""
+
+    def _listen(self) -> None:
+        self._listening.set()
 
     def _record(self, t: float, server: str, state: str) -> None:
         if self._last.get(server) != state:

@@ -48,6 +48,12 @@ class StackSettings:
     stats_port: int = 8404
     toxiproxy_port: int = 8474
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    override_files: tuple[Path, ...] = ()
+    """Compose files layered on `compose_file` (the harness's generated override), never the user's."""
+    reference_image: bool = True
+    """Build the reference stack's image before `up` (its services, or the harness's Toxiproxy, run from it)."""
+    build: bool = False
+    """Let Compose build the stack's own `build:` sections (a user's stack)."""
 
     def environment(self) -> dict[str, str]:
         """The variables the compose file is interpolated with."""

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -23,7 +24,7 @@ from harness.errors import BadInput, InfrastructureError, MissingBinary
 from harness.stack.base import LOOPBACK, Health, ServiceState, ServiceStatus, Stack, StackSettings
 from harness.stack.images import docker_client, ensure_stack_image
 from harness.stack.ports import ensure_ports_free
-from harness.stack.readiness import not_ready_summary, wait_until_pool_up, wait_until_ready
+from harness.stack.readiness import not_ready_summary, wait_until_ready
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -79,13 +80,13 @@ class ComposeStack(Stack):
             for name, service in self.spec.services.items()
             for port in service.ports
         )
-        ensure_stack_image(self.settings.environment(), progress, self.client)
+        if self.settings.reference_image:
+            ensure_stack_image(self.settings.environment(), progress, self.client)
         try:
-            self._compose("up", "-d", "--no-build", "--remove-orphans")
+            self._compose("up", "-d", "--build" if self.settings.build else "--no-build", "--remove-orphans")
             wait_until_ready(
                 self.status, timeout_s, progress, describe_failure=lambda s: not_ready_summary(s, self.logs)
             )
-            wait_until_pool_up(self.endpoints().stats_url)
         except BaseException:
             self.down()
             raise
@@ -163,7 +164,8 @@ class ComposeStack(Stack):
     # helpers
 
     def _compose(self, *args: str) -> None:
-        command = [*self._compose_cmd, "-p", self.settings.project, "-f", str(self.settings.compose_file), *args]
+        files = [self.settings.compose_file, *self.settings.override_files]
+        command = [*self._compose_cmd, "-p", self.settings.project, *_file_options(files), *args]
         shown = " ".join([*self._compose_cmd, *args])
         try:
             result = subprocess.run(
@@ -222,6 +224,10 @@ class ComposeStack(Stack):
             _ignore_missing(network.remove)
         for volume in self.client.volumes.list(filters=self._project_filter()):
             _ignore_missing(volume.remove, force=True)
+
+
+def _file_options(files: list[Path]) -> list[str]:
+    return [option for path in files for option in ("-f", str(path))]
 
 
 def _service_status(name: str, container: Container | None, endpoints: tuple[str, ...]) -> ServiceStatus:

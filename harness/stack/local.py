@@ -25,7 +25,7 @@ from harness.errors import InfrastructureError
 from harness.stack.base import LOOPBACK, ServiceStatus, Stack
 from harness.stack.local_plan import plan_stack
 from harness.stack.ports import ensure_ports_free
-from harness.stack.readiness import not_ready_summary, wait_until_pool_up, wait_until_ready
+from harness.stack.readiness import not_ready_summary, wait_until_ready
 from harness.stack.supervisor import control_socket
 
 _CONTROL_TIMEOUT_S = 60.0
@@ -50,7 +50,6 @@ class LocalStack(Stack):
             self._start_supervisor()
         try:
             wait_until_ready(self.status, timeout_s, progress, lambda s: not_ready_summary(s, self.logs))
-            wait_until_pool_up(self.endpoints().stats_url)
         except BaseException:
             self.down()
             raise

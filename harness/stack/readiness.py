@@ -5,14 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import httpx
-
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from harness.errors import StackNotHealthy
-from harness.observe.haproxy import server_states
 from harness.stack.base import ServiceStatus
 
 _HEALTH_STYLE = {"healthy": "green", "none": "green", "starting": "yellow", "unhealthy": "red"}
@@ -59,28 +56,6 @@ def wait_until_ready(
                     "the stack was brought down again; read the service's log above, fix it, and retry",
                 )
             time.sleep(poll_s)
-
-
-def wait_until_pool_up(stats_url: str, timeout_s: float = 30.0, poll_s: float = 0.1) -> None:
-    """Wait until the gateway itself routes to every server of its pool.
-
-    A replica is healthy a moment before HAProxy has seen `rise` good checks;
-    until then the gateway sends everything to the other one. A stack is up
-    when the gateway agrees, so a run starts with the redundancy it tests."""
-    deadline = time.monotonic() + timeout_s
-    states: dict[str, str] = {}
-    while time.monotonic() < deadline:
-        try:
-            states = server_states(stats_url)
-        except (httpx.HTTPError, ValueError):
-            states = {}
-        if states and all(state == "UP" for state in states.values()):
-            return
-        time.sleep(poll_s)
-    raise StackNotHealthy(
-        f"the gateway did not route to its whole pool within {timeout_s:.0f}s: {states or 'no answer from its stats'}",
-        "the stack was brought down again; read the gateway's and the model servers' logs",
-    )
 
 
 def not_ready_summary(statuses: list[ServiceStatus], logs: Callable[[str], str]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,16 +165,16 @@ def load_stack_spec(compose_file: Path = DEFAULT_COMPOSE_FILE, env: Mapping[str,
 
 
 def _service(name: str, body: dict[str, Any], base_dir: Path) -> ServiceSpec:
-    command = body.get("command")
-    if not isinstance(command, list):
-        raise BadInput(f"service '{name}': 'command' must be a list", "write command: [program, arg, ...]")
+    command = body.get("command") or []
+    if isinstance(command, str):
+        command = shlex.split(command)
     return ServiceSpec(
         name=name,
         command=tuple(str(part) for part in command),
         environment=_environment(body.get("environment") or {}),
         working_dir=body.get("working_dir"),
-        ports=tuple(_port(str(item)) for item in body.get("ports") or []),
-        mounts=tuple(_mount(str(item), base_dir) for item in body.get("volumes") or []),
+        ports=tuple(_port(item) for item in body.get("ports") or []),
+        mounts=tuple(_mount(str(item), base_dir) for item in body.get("volumes") or [] if _is_bind(item)),
         healthcheck=_healthcheck(body.get("healthcheck")),
         depends_on=tuple(body.get("depends_on") or ()),
         restart=str(body.get("restart", "no")),
@@ -187,13 +188,22 @@ def _environment(value: dict[str, Any] | list[str]) -> dict[str, str]:
     return {key: "" if item is None else str(item) for key, item in value.items()}
 
 
-def _port(text: str) -> PortMapping:
-    parts = text.split(":")
+def _port(item: str | int | dict[str, Any]) -> PortMapping:
+    """Short syntax ('127.0.0.1:8080:80', '8080:80/tcp', '80') or long syntax (a mapping)."""
+    if isinstance(item, dict):
+        target = int(item["target"])
+        return PortMapping(str(item.get("host_ip", "0.0.0.0")), int(item.get("published", target)), target)
+    parts = str(item).split("/")[0].split(":")
     if len(parts) == 3:
         return PortMapping(parts[0], int(parts[1]), int(parts[2]))
     if len(parts) == 2:
         return PortMapping("0.0.0.0", int(parts[0]), int(parts[1]))
     return PortMapping("0.0.0.0", int(parts[0]), int(parts[0]))
+
+
+def _is_bind(item: str | dict[str, Any]) -> bool:
+    """A bind mount ('./x:/y', '/x:/y'), not a named volume ('data:/y') or the long syntax."""
+    return isinstance(item, str) and ":" in item and item.split(":")[0].startswith((".", "/", "$", "~"))
 
 
 def _mount(text: str, base_dir: Path) -> Mount:

@@ -1,0 +1,184 @@
+"""A target at run time: its declaration plus how to bring it up, watch it and read it back.
+
+The runner asks the target, never the backend, for everything that depends
+on what the system under test is: its entry point, which services and hops
+faults may touch, the watchers of its down-signals (TTD), its lost-write
+checker (RPO), its readiness, and what it cannot measure. Kinds differ only
+in how their stack is opened (`open_stack`): see `reference.py` and
+`compose_file.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.errors import StackNotHealthy
+from harness.load.entry import EntryPoint
+from harness.load.payloads import load_payloads
+from harness.load.probe import PredictionClient
+from harness.observe import signals
+from harness.observe.state_watch import StateWatch
+from harness.observe.stores import LostWriteChecker, checker_for
+from harness.scenario import normalize_hop
+from harness.stack import Backend, Stack
+from harness.targets.spec import TargetSpec
+
+_READY_POLL_S = 0.1
+
+
+class Target(ABC):
+    kind: ClassVar[str]
+
+    def __init__(self, spec: TargetSpec, file: Path) -> None:
+        self.spec = spec
+        self.file = file
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    # what the stack is
+
+    @abstractmethod
+    def open_stack(self, backend: Backend | None, run_dir: Path) -> Stack:
+        """The stack on `backend` (None: the target's default); `run_dir` holds generated files."""
+
+    def default_backend(self) -> Backend:
+        return "compose"
+
+    @property
+    def entry(self) -> EntryPoint:
+        entry = self.spec.entry
+        return EntryPoint(
+            url=entry.url,
+            payloads=entry.payloads,
+            method=entry.method,
+            prediction=entry.prediction,
+            request_id_header=self.spec.request_id_header,
+            served_by_header=entry.served_by_header,
+            model_version_header=entry.model_version_header,
+            degraded_header=entry.degraded_header,
+        )
+
+    @property
+    def toxiproxy_url(self) -> str:
+        return self.spec.toxiproxy or ""
+
+    def services(self) -> set[str]:
+        """The services faults may touch (opt-in)."""
+        return set(self.spec.services)
+
+    def hops(self) -> set[str]:
+        """The hops faults may touch, as Toxiproxy proxy names."""
+        return {normalize_hop(name) for name in self.spec.hops}
+
+    def proxy_name(self, hop: str) -> str:
+        for name, declared in self.spec.hops.items():
+            if normalize_hop(name) == normalize_hop(hop):
+                return declared.proxy or normalize_hop(name)
+        return normalize_hop(hop)
+
+    # what it says about itself
+
+    def signal_for(self, fault_target: str) -> str | None:
+        """The server whose down-signal shows a fault on `fault_target`; None when none is declared."""
+        server = fault_target
+        for name, hop in self.spec.hops.items():
+            if normalize_hop(name) == normalize_hop(fault_target):
+                server = hop.signal or name.split("->")[1].strip()
+        return server if server in self.spec.signals else None
+
+    def not_measured(self, fault_target: str) -> dict[str, str]:
+        """Metric -> why this target cannot measure it for a fault on `fault_target`."""
+        missing = {}
+        if self.signal_for(fault_target) is None:
+            missing["ttd"] = f"target '{self.name}' declares no down-signal for {fault_target}"
+        if self.spec.store is None:
+            missing["rpo"] = f"target '{self.name}' declares no store to read back"
+            missing["lost_writes"] = missing["rpo"]
+        if self.spec.entry.prediction is None:
+            missing["accuracy"] = f"target '{self.name}' declares no entry.prediction"
+        elif not any(payload.label is not None for payload in load_payloads(self.spec.entry.payloads)):
+            missing["accuracy"] = f"the payloads of target '{self.name}' carry no labels"
+        return missing
+
+    def watchers(self) -> list[StateWatch]:
+        return signals.watchers(self.spec.signals)
+
+    def lost_write_checker(self) -> LostWriteChecker | None:
+        return None if self.spec.store is None else checker_for(self.spec.store)
+
+    def facts(self) -> dict[str, Any]:
+        """Which target ran, for the journal and the reports."""
+        compose = self.spec.compose_file
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "file": str(self.file),
+            "compose_file": str(compose),
+            "compose_sha256": _sha256(compose) if compose.exists() else None,
+            "attach": self.spec.attach,
+        }
+
+    # lifecycle
+
+    def bring_up(self, stack: Stack, progress: bool, timeout_s: float | None = None) -> None:
+        """Up (unless attached) and ready: every pollable signal UP and the entry answering."""
+        timeout_s = self.spec.ready_timeout if timeout_s is None else timeout_s
+        if not self.spec.attach:
+            stack.up(timeout_s=timeout_s, progress=progress)
+        try:
+            self.wait_ready(timeout_s)
+        except BaseException:
+            self.tear_down(stack)
+            raise
+
+    def tear_down(self, stack: Stack) -> None:
+        if not self.spec.attach:
+            stack.down()
+
+    def wait_ready(self, timeout_s: float | None = None) -> None:
+        """Until every pollable signal says UP and the entry answers one payload.
+
+        A replica is healthy a moment before a load balancer's own checks pass;
+        a run starts with the redundancy it tests."""
+        deadline = time.monotonic() + (self.spec.ready_timeout if timeout_s is None else timeout_s)
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            states = signals.current_states(self.spec.signals)
+            if all(state == "UP" for state in states.values()):
+                break
+            time.sleep(_READY_POLL_S)
+        else:
+            down = {server: state for server, state in states.items() if state != "UP"}
+            raise StackNotHealthy(
+                f"target '{self.name}': not every server is UP within the ready timeout: {down}",
+                "read those services' logs; raise ready_timeout in the target file if they are just slow",
+            )
+        self._wait_entry(deadline)
+
+    def _wait_entry(self, deadline: float) -> None:
+        payload = load_payloads(self.spec.entry.payloads)[0]
+        client = PredictionClient(self.entry, timeout_s=2.0)
+        try:
+            while True:
+                record = client.send(payload)
+                if record.ok:
+                    return
+                if time.monotonic() >= deadline:
+                    raise StackNotHealthy(
+                        f"target '{self.name}': the entry {self.spec.entry.url} does not answer: "
+                        f"{record.error or f'HTTP {record.status}'}",
+                        "check entry.url, entry.method and entry.prediction against what the stack answers",
+                    )
+                time.sleep(_READY_POLL_S)
+        finally:
+            client.close()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
