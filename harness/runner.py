@@ -226,7 +226,7 @@ class ScenarioRun:
         start = time.time()
         # Probes sent near the end of the window answer up to a timeout later: wait for them too.
         time.sleep(window + self.scenario.load.probe_timeout)
-        ok, reason = scoring.check_steady(load.probe_frame(), start, start + window, self.scenario.slos)
+        ok, reason = scoring.check_steady(load.probe_frame(since=start), start, start + window, self.scenario.slos)
         if not ok:
             self._view.note(f"[red]steady state not met {when}: {reason}[/]")
             return False, f"steady state not met {when}: {reason}"
@@ -258,7 +258,9 @@ class ScenarioRun:
     def _stop_condition(self, load: LoadMix) -> str:
         if not self.scenario.stop_conditions:
             return ""
-        frame, now = load.probe_frame(), time.time()
+        now = time.time()
+        longest = max(condition.for_ for condition in self.scenario.stop_conditions)
+        frame = load.probe_frame(since=now - longest - 1.0)  # a little older: whether probes reach back
         for condition in self.scenario.stop_conditions:
             if scoring.stop_condition_hit(frame, now, condition):
                 return (

@@ -43,9 +43,10 @@ class LoadMix:
         self.probe.stop()
         self.locust.stop()
 
-    def probe_frame(self) -> pd.DataFrame:
-        """Probe records so far: cheap enough for live checks (stop conditions, steady state)."""
-        return scoring.records_frame(self.probe.records())
+    def probe_frame(self, since: float | None = None) -> pd.DataFrame:
+        """Probe records so far (or of probes sent since `since`: constant work per live check)."""
+        records = self.probe.records() if since is None else self.probe.records_since(since)
+        return scoring.records_frame(records)
 
     def frame(self) -> pd.DataFrame:
         """Every record, probes and Locust's (Locust's are complete once stopped)."""

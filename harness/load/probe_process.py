@@ -17,6 +17,11 @@ from harness.load.entry import EntryPoint
 STOP_GRACE_S = 5.0
 
 
+def _longest_s(timeout_s: float) -> float:
+    """The longest a probe can take: each of connect, send and read is bounded by the timeout."""
+    return 3 * timeout_s + 1.0
+
+
 class ProbeProcess:
     def __init__(self, entry: EntryPoint, rate: float, timeout_s: float, workdir: Path) -> None:
         self.argv = [sys.executable, "-m", "harness.load.probe_worker", entry.to_json(), str(rate), str(timeout_s)]
@@ -57,10 +62,29 @@ class ProbeProcess:
     def records(self) -> list[dict[str, Any]]:
         """Every complete record so far; reads only what was appended since the last call."""
         with self._lock:
-            with open(self.records_path, "rb") as handle:
-                handle.seek(self._offset)
-                chunk = handle.read()
-            complete = chunk[: chunk.rfind(b"\n") + 1]
-            self._offset += len(complete)
-            self._records.extend(json.loads(line) for line in complete.splitlines() if line.strip())
+            self._read_new()
             return list(self._records)
+
+    def records_since(self, since: float) -> list[dict[str, Any]]:
+        """The records of probes sent at or after `since`: work proportional to them, not to the run.
+
+        Records arrive in completion order, and a probe completes within `_longest_s(timeout)` of
+        being sent, so walking back from the newest stops at the first one sent well before `since`."""
+        with self._lock:
+            self._read_new()
+            horizon = since - _longest_s(self.timeout_s)
+            recent: list[dict[str, Any]] = []
+            for record in reversed(self._records):
+                if record["sent_at"] < horizon:
+                    break
+                if record["sent_at"] >= since:
+                    recent.append(record)
+            return recent[::-1]
+
+    def _read_new(self) -> None:
+        with open(self.records_path, "rb") as handle:
+            handle.seek(self._offset)
+            chunk = handle.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        self._records.extend(json.loads(line) for line in complete.splitlines() if line.strip())

@@ -15,11 +15,12 @@ from harness.targets.target import Target
 
 def resolve_target(path: Path | None, settings: StackSettings) -> Target:
     """The target in `path` (a target file), or the reference stack with `settings` when None."""
-    from harness.targets.compose_file import ComposeFileTarget
     from harness.targets.reference import REFERENCE_TARGET_FILE, ReferenceTarget
 
     if path is None or path.resolve() == REFERENCE_TARGET_FILE:
         return ReferenceTarget(settings)
+    from harness.targets.compose_file import ComposeFileTarget
+
     return ComposeFileTarget.from_file(path)
 
 
