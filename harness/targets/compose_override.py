@@ -260,7 +260,8 @@ def _proxy_addresses(hops: Sequence[HopInsertion], subnet_pool: str) -> dict[str
     try:
         pool = ipaddress.IPv4Network(subnet_pool)
     except ValueError as error:
-        raise BadInput(f"subnet pool '{subnet_pool}' is not an IPv4 network: {error}", "use e.g. 10.213.0.0/16") from error
+        tip = "use e.g. 10.213.0.0/16"
+        raise BadInput(f"subnet pool '{subnet_pool}' is not an IPv4 network: {error}", tip) from error
     if pool.prefixlen > HOP_PREFIX:
         raise BadInput(f"subnet pool '{subnet_pool}' is smaller than one /{HOP_PREFIX}", "use e.g. 10.213.0.0/16")
     subnets = pool.subnets(new_prefix=HOP_PREFIX)

@@ -38,6 +38,7 @@ SHOP = _compose(
 )
 LB_APP_1 = HopInsertion.parse("lb->app-1", "app-1:9000")
 LB_APP_2 = HopInsertion.parse("lb->app-2", "app-2:9000")
+LB_APP = HopInsertion.parse("lb->app", "app:1")
 
 
 def _override(compose: dict[str, Any], *hops: HopInsertion, **options: Any) -> HopOverride:
@@ -131,8 +132,8 @@ def test_compose_accepts_the_user_file_with_the_override(tmp_path: Path) -> None
             [HopInsertion.parse("lb->side", "side:1")],
             "network_mode: service:app",
         ),
-        (_compose(lb={"extra_hosts": ["app:10.0.0.9"]}, app={}), [HopInsertion.parse("lb->app", "app:1")], "already maps 'app'"),
-        (_compose(lb={"extra_hosts": {"app": "10.0.0.9"}}, app={}), [HopInsertion.parse("lb->app", "app:1")], "already maps"),
+        (_compose(lb={"extra_hosts": ["app:10.0.0.9"]}, app={}), [LB_APP], "already maps 'app'"),
+        (_compose(lb={"extra_hosts": {"app": "10.0.0.9"}}, app={}), [LB_APP], "already maps 'app'"),
         (_compose(lb={}), [HopInsertion.parse("lb->lb", "lb:80")], "from 'lb' to itself"),
         (SHOP, [LB_APP_1, HopInsertion.parse("lb->app-1-admin", "app-1:9001")], "both send 'lb' to 'app-1'"),
         (SHOP, [LB_APP_1, LB_APP_1], "declared twice"),
@@ -155,7 +156,11 @@ def test_an_unknown_upstream_gets_a_did_you_mean() -> None:
 
 @pytest.mark.parametrize(
     ("name", "upstream", "message"),
-    [("lb-app", "app:1", "not 'downstream->upstream'"), ("lb->app", "app", "not 'host:port'"), ("lb->app", "app:x", "not 'host:port'")],
+    [
+        ("lb-app", "app:1", "not 'downstream->upstream'"),
+        ("lb->app", "app", "not 'host:port'"),
+        ("lb->app", "app:x", "not 'host:port'"),
+    ],
 )
 def test_a_malformed_hop_is_refused(name: str, upstream: str, message: str) -> None:
     with pytest.raises(BadInput, match=message):
