@@ -28,7 +28,12 @@ What this cannot cover (the harness cannot see these in a compose file):
   `proxy_pass`, HAProxy `resolvers` sections, Node's `dns.resolve*`, ...;
 - UDP, and anything that is not one TCP connection per request stream
   (Toxiproxy proxies TCP);
-- an upstream outside the Compose project (a managed database, another project).
+- an upstream outside the Compose project (a managed database, another project);
+- a stack that is already running (`attach: true`) but was not brought up with
+  this override: its downstreams must be recreated with both files
+  (`docker compose -f user.yml -f override.yml up -d` recreates only those);
+- telling the downstream's own replicas apart: they all share the hop's proxy,
+  so a fault on the hop hits every replica of the downstream.
 
 Detected and refused with an error: an unknown downstream or upstream service,
 a downstream or upstream with `network_mode` (host, `service:`, `container:`,
