@@ -51,7 +51,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,7 @@ class HopOverride:
     proxies: tuple[dict[str, Any], ...]
     services: Mapping[str, dict[str, Any]]
     networks: Mapping[str, dict[str, Any]]
-    version: str | None = field(default=None)
+    version: str | None = None
 
     def compose(self, folder: Path) -> dict[str, Any]:
         """The override mapping; Toxiproxy's config is bind-mounted from `folder` (absolute: Compose
@@ -151,7 +151,7 @@ def hop_override(
         "entrypoint": [toxiproxy_binary_in_image],
         "command": ["-host", "0.0.0.0", "-port", str(toxiproxy_api_port), "-config", _CONFIG_IN_CONTAINER],
         "ports": [f"127.0.0.1:{toxiproxy_api_port}:{toxiproxy_api_port}"],
-        "networks": proxy_networks,
+        "networks": proxy_networks or {"default": {}},
     }
     networks = {hop.network: _hop_network(addresses[hop.name]) for hop in hops}
     proxies = tuple(

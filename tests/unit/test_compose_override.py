@@ -170,3 +170,8 @@ def test_a_malformed_hop_is_refused(name: str, upstream: str, message: str) -> N
 def test_a_pool_too_small_for_the_hops_is_refused() -> None:
     with pytest.raises(BadInput, match="room for fewer than 2 hops"):
         _override(SHOP, LB_APP_1, LB_APP_2, subnet_pool="10.9.9.0/27")
+
+
+def test_without_hops_the_proxy_still_has_a_network(tmp_path: Path) -> None:
+    override = _override(SHOP)
+    assert override.proxies == () and override.services[TOXIPROXY_SERVICE]["networks"] == {"default": {}}
