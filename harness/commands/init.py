@@ -13,7 +13,7 @@ from harness.commands.options import console
 def init_command(
     compose: Annotated[Path, typer.Option("--compose", help="The stack's Compose file (read, never edited).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the target and scenario files.")] = Path("."),
-    name: Annotated[Optional[str], typer.Option(help="Target name, [a-z0-9-]+ (default: the compose folder).")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Target name: lowercase, digits, dashes (default: the compose folder).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
 ) -> None:
     """Write <name>.target.yaml and two starter scenarios; lines marked '# guessed:' need a review."""
