@@ -18,6 +18,7 @@ from typer.exceptions import TyperException
 from harness import __version__
 from harness.commands.options import console
 from harness.commands.scenarios import register_scenario_commands
+from harness.commands.init import init_command
 from harness.commands.stack import stack_app
 from harness.commands.targets import targets_command
 from harness.errors import EXIT_BAD_INPUT, HarnessError
@@ -26,6 +27,7 @@ app = typer.Typer(help="Prove whether an ML serving system really fails over fas
 app.add_typer(stack_app, name="stack")
 register_scenario_commands(app)
 app.command("targets")(targets_command)
+app.command("init")(init_command)
 
 
 def _version(value: bool) -> None:

@@ -46,14 +46,7 @@ class ComposeFileTarget(Target):
         return open_stack("compose", settings)
 
     def _insertions(self) -> list[HopInsertion]:
-        insertions = []
-        for name, hop in self.spec.hops.items():
-            if hop.upstream is None:
-                continue
-            downstream, _, _ = (end.strip() for end in name.partition("->"))
-            host, _, port = hop.upstream.rpartition(":")
-            insertions.append(HopInsertion(name=name, downstream=downstream, upstream_host=host, upstream_port=int(port)))
-        return insertions
+        return [HopInsertion.parse(name, hop.upstream) for name, hop in self.spec.hops.items() if hop.upstream]
 
     def _override(self, run_dir: Path) -> tuple[Path, ...]:
         insertions = self._insertions()
