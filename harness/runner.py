@@ -262,9 +262,14 @@ class ScenarioRun:
 
     def _score(self, observation: Observation, timeline: Timeline, started: float) -> RunResult:
         windows = timeline.windows()
-        lost = self._lost_acks(observation, windows)
-        scores = [self._score_fault(observation, window, acks) for window, acks in zip(windows, lost)]
-        verdict, reason = scoring.overall_verdict(scores, observation.steady_ok, observation.aborted)
+        losses = self._lost_acks(observation, windows)
+        shares = [None] * len(windows) if losses is None else losses.faults
+        following = scoring.next_faults(windows)
+        scores = scoring.mutual_overlaps(
+            [self._score_fault(observation, *fault) for fault in zip(windows, shares, following, strict=True)]
+        )
+        unattributed = None if losses is None else scoring.unattributed_loss(losses, self.scenario.slos)
+        verdict, reason = scoring.overall_verdict(scores, observation.steady_ok, observation.aborted, unattributed)
         if not observation.steady_ok and not observation.aborted:
             reason = observation.steady_reason
         result = RunResult(
@@ -278,6 +283,7 @@ class ScenarioRun:
             finished_at=time.time(),
             steady_state_ok=observation.steady_ok,
             faults=scores,
+            unattributed_loss=unattributed,
             requests=scoring.request_totals(observation.records),
         )
         load_start = _load_start(observation.records, started)
@@ -288,15 +294,20 @@ class ScenarioRun:
         return result
 
     @staticmethod
-    def _lost_acks(observation: Observation, windows: list[FaultWindow]) -> list[np.ndarray | None]:
-        if observation.missing_writes is None or not windows:
-            return [None] * len(windows)
-        lost = scoring.attribute_lost_writes(
+    def _lost_acks(observation: Observation, windows: list[FaultWindow]) -> scoring.Losses | None:
+        if observation.missing_writes is None:
+            return None
+        return scoring.attribute_lost_writes(
             observation.records, observation.missing_writes, windows, observation.observation_end
         )
-        return list(lost)
 
-    def _score_fault(self, observation: Observation, window: FaultWindow, lost_acks: np.ndarray | None) -> FaultScore:
+    def _score_fault(
+        self,
+        observation: Observation,
+        window: FaultWindow,
+        losses: scoring.FaultLosses | None,
+        next_window: FaultWindow | None,
+    ) -> FaultScore:
         return scoring.score_fault(
             observation.records,
             window,
@@ -305,7 +316,8 @@ class ScenarioRun:
             observation_end=observation.observation_end,
             signals=observation.signals,
             signal_server=signal_server(window.target),
-            lost_acks=lost_acks,
+            losses=losses,
+            next_fault=next_window,
         )
 
 
