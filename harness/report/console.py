@@ -9,6 +9,8 @@ from rich.text import Text
 from harness.report import formatting as fmt
 from harness.result import FaultScore, RunResult
 
+_IN_THE_TABLE = ("ttd", "rpo", "lost_writes")
+"""Metrics whose "not measured (why)" the table's cells already show."""
 VERDICT_STYLES = {"pass": "bold green", "fail": "bold red", "aborted": "bold yellow", "error": "bold white on red"}
 
 
@@ -55,7 +57,7 @@ def _notes(result: RunResult) -> list[Text]:
     lines = [
         Text(f"  fault {number} {fmt.fault_label(score.fault)}: {note}", "yellow")
         for number, score in enumerate(result.faults, start=1)
-        for note in fmt.notes(score)
+        for note in fmt.notes(score, shown=_IN_THE_TABLE)
     ]
     if result.unattributed_loss is not None:
         lines.append(Text(f"  {fmt.unattributed(result.unattributed_loss)}", "bold red"))

@@ -127,11 +127,14 @@ def later_outage(outage: Outage) -> str:
     return f"later outage at {signed(outage.start_s)} {lasted}"
 
 
-def notes(score: FaultScore) -> list[str]:
-    """What a reader must know beside the figures: overlaps, later outages, what was not measured."""
+def notes(score: FaultScore, shown: tuple[str, ...] = ()) -> list[str]:
+    """What a reader must know beside the figures: overlaps, later outages, what was not measured
+    (except the metrics in `shown`, which the caller already shows with their reason)."""
     lines = [f"overlapping with {o.fault}: {o.reason}" for o in score.overlapping]
     lines += [later_outage(outage) for outage in score.later_outages]
-    lines += [f"{metric} {not_measured(reason)}" for metric, reason in score.not_measured.items()]
+    lines += [
+        f"{metric} {not_measured(reason)}" for metric, reason in score.not_measured.items() if metric not in shown
+    ]
     if score.lost_request_ids:
         lines.append(f"lost request ids: {', '.join(score.lost_request_ids)}")
     return lines

@@ -108,7 +108,7 @@ def test_markdown_and_console_say_not_measured_and_overlapping(result: RunResult
     assert "- **kill app-1**: later outage at +5.74 s for 10 ms" in markdown
     assert "- **run**: 2 acknowledged writes lost" in markdown
 
-    console = Console(record=True, width=250)
+    console = Console(record=True, width=400)
     print_summary(result, console)
     text = console.export_text()
     assert f"not measured ({NO_SIGNAL})" in text
