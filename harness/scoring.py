@@ -290,7 +290,7 @@ def attribute_lost_writes(
     ok = records["ok"].to_numpy(bool)
     acks = (records["sent_at"].to_numpy(np.float64) + records["latency_s"].to_numpy(np.float64))[ok]
     ids = records["request_id"].to_numpy(object)[ok]
-    lost = np.isin(ids, np.array(sorted(missing_ids), dtype=object))
+    lost = records["request_id"].isin(missing_ids).to_numpy(bool)[ok]
     order = sorted(range(len(faults)), key=lambda i: faults[i].injected_at)
     starts = np.array([faults[i].injected_at - LOSS_LOOKBACK_S for i in order], np.float64)
     reach = np.searchsorted(starts, acks, side="right") - 1  # -1: before every reach
@@ -321,7 +321,8 @@ def _loss_overlaps(
     for position, later in enumerate(order):
         mine = acks[owner == later]
         for earlier in order[:position]:
-            end = faults[earlier].reverted_at or observation_end
+            reverted_at = faults[earlier].reverted_at
+            end = observation_end if reverted_at is None else reverted_at
             if (mine < end).any():
                 a, b = faults[earlier], faults[later]
                 reason = f"writes lost while {_name(a)} was still active were acknowledged in {_name(b)}'s reach"
