@@ -11,8 +11,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: RPO is the loss window (any lost write counts), `lost_writes` is its own SLO, latency percentiles
+are of successful requests, `later_outages`, `overlapping`, `not_measured`, `inject_call_s`."""
 Verdict = Literal["pass", "fail", "aborted", "error"]
+MAX_LOST_IDS = 20
+"""How many lost request ids a report keeps per fault."""
 
 
 class _Model(BaseModel):
@@ -26,7 +30,9 @@ class SLOResult(_Model):
     measured: float | None
     """None: could not be measured (for RTO: never recovered)."""
     passed: bool
-    unit: Literal["s", "fraction"]
+    unit: Literal["s", "fraction", "count"]
+    not_measured: str | None = None
+    """Why `measured` is None when the metric could not be measured (never a pass)."""
 
 
 class FaultWindow(_Model):
@@ -41,6 +47,25 @@ class FaultWindow(_Model):
     """Epoch seconds when the injection completed (the fault window starts)."""
     reverted_at: float | None
     """Epoch seconds when the revert completed; None if never reverted."""
+    inject_call_s: float | None = None
+
+
+class Outage(_Model):
+    """A later, separate outage of a fault: after the stack had recovered (or never went down)."""
+
+    start_s: float
+    """Seconds after the fault's injection: its first bad probe."""
+    duration_s: float | None
+    """Until the first good probe of the next stable run; None: not recovered before the observation ended."""
+
+
+class Overlap(_Model):
+    """Another fault this one's figures cannot be separated from."""
+
+    fault_index: int
+    fault: str
+    """The other fault, e.g. 'kill model-b'."""
+    reason: str
 
 
 class FaultScore(_Model):
@@ -53,10 +78,21 @@ class FaultScore(_Model):
     ttd_s: float | None
     """Injection until the stack's own signal (HAProxy DOWN) said the target was unhealthy."""
     quality_rto_s: float | None = None
+    later_outages: list[Outage] = []
+    """Outages after this fault's RTO (or after a stable start), each with its own duration."""
     lost_writes: int | None = None
-    """Acknowledged predictions missing from the store after recovery; None when it was not read back."""
+    """Acknowledged predictions in this fault's reach missing from the store after recovery;
+    None when not measured (store not read back, or no write acknowledged)."""
     rpo_s: float | None = None
-    """Injection minus the oldest lost acknowledgement (0 when none was lost); None when not read back."""
+    """max(injection, newest lost ack) - oldest lost ack (0 when none was lost); None when not measured."""
+    loss_window_s: tuple[float, float] | None = None
+    """[oldest, newest] lost acknowledgement, in seconds after the injection (negative: before it)."""
+    lost_request_ids: list[str] = []
+    """The request ids of the first lost writes (at most `MAX_LOST_IDS`), oldest first."""
+    overlapping: list[Overlap] = []
+    """Faults whose outage or losses could not be separated from this one's."""
+    not_measured: dict[str, str] = {}
+    """Metric ('ttd', 'rpo', 'lost_writes', ...) -> why it was not measured."""
     failed_requests: int
     requests: int
     availability: float | None
@@ -70,6 +106,19 @@ class FaultScore(_Model):
         return all(slo.passed for slo in self.slos)
 
 
+class UnattributedLoss(_Model):
+    """Acknowledged writes lost outside every fault's reach (e.g. acknowledged during the warm-up)."""
+
+    lost_writes: int
+    oldest_ack_at: float
+    newest_ack_at: float
+    """Epoch seconds."""
+    request_ids: list[str]
+    """The first `MAX_LOST_IDS`, oldest first."""
+    slo: SLOResult
+    """The scenario's `lost_writes` SLO (0 by default), judged on these losses alone."""
+
+
 class RequestTotals(_Model):
     total: int
     ok: int
@@ -78,11 +127,23 @@ class RequestTotals(_Model):
     locust: int
 
 
+class TargetFacts(_Model):
+    """Which system was tested: the target's name and kind, and the compose file it ran (by sha256)."""
+
+    name: str
+    kind: str
+    file: str
+    compose_file: str
+    compose_sha256: str | None = None
+    attach: bool = False
+
+
 class RunResult(_Model):
     schema_version: int = SCHEMA_VERSION
     scenario: str
     description: str = ""
     backend: str
+    target: TargetFacts | None = None
     verdict: Verdict
     reason: str = ""
     """Why the verdict is not 'pass' (first missed SLO, abort cause, error)."""
@@ -91,4 +152,5 @@ class RunResult(_Model):
     finished_at: float
     steady_state_ok: bool
     faults: list[FaultScore]
+    unattributed_loss: UnattributedLoss | None = None
     requests: RequestTotals

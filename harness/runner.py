@@ -29,7 +29,7 @@ from harness.load.load_mix import LoadMix
 from harness.report import write_reports
 from harness.report.suite import SuiteRun
 from harness.errors import HarnessError
-from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult
+from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult, TargetFacts
 from harness.observe.state_watch import StateWatch
 from harness.scenario import Scenario
 from harness.stack import Backend, Stack, StackSettings
@@ -65,6 +65,8 @@ class Observation:
     observation_end: float
     locust_stats: dict[str, Any]
     missing_writes: set[str] | None
+    store_unread: str
+    """Why the store could not be read back, when it could not."""
     """Acknowledged request ids not in the store after recovery; None when it could not be read back."""
 
 
@@ -138,6 +140,7 @@ class ScenarioRun:
             scenario=self.scenario.name,
             description=self.scenario.description,
             backend=self.backend,
+            target=TargetFacts(**self.target.facts()),
             verdict="error",
             reason=reason,
             trial=self.trial,
@@ -187,7 +190,7 @@ class ScenarioRun:
             observation_end = time.time()  # the last moment load was sent: later buckets would be empty
             load.stop()
             records = load.frame()
-            missing = self._read_store_back(records)
+            missing, unread = self._read_store_back(records)
         rows = [row for watcher in watchers for row in watcher.rows()]
         return Observation(
             records=records,
@@ -198,6 +201,7 @@ class ScenarioRun:
             observation_end=observation_end,
             locust_stats=load.locust_stats(),
             missing_writes=missing,
+            store_unread=unread,
         )
 
     def _entry(self) -> EntryPoint:
@@ -206,19 +210,19 @@ class ScenarioRun:
         payloads = self.scenario.load.payloads
         return entry if payloads is None else replace(entry, payloads=payloads)
 
-    def _read_store_back(self, records: pd.DataFrame) -> set[str] | None:
-        """RPO's evidence: which acknowledged writes the store no longer has; None when not measured."""
+    def _read_store_back(self, records: pd.DataFrame) -> tuple[set[str] | None, str]:
+        """RPO's evidence: which acknowledged writes the store no longer has; (None, why) when not measured."""
         checker = self.target.lost_write_checker()
         if checker is None:
-            return None
+            return None, ""  # the target says why (`Target.not_measured`)
         acknowledged = list(records.loc[records["ok"], "request_id"])
         try:
             missing = checker.missing(acknowledged)
         except HarnessError as error:
             self.console.print(f"[yellow]lost writes not measured: {error.message}[/]")
-            return None
+            return None, f"the store could not be read back: {error.message}"
         self._phase(f"store read back: {len(missing):,} of {len(acknowledged):,} acknowledged writes missing")
-        return missing
+        return missing, ""
 
     def _steady(self, load: LoadMix, when: str) -> tuple[bool, str]:
         window = self.scenario.steady_state.check
@@ -278,15 +282,21 @@ class ScenarioRun:
 
     def _score(self, observation: Observation, timeline: Timeline, started: float) -> RunResult:
         windows = timeline.windows()
-        lost = self._lost_acks(observation, windows)
-        scores = [self._score_fault(observation, window, acks) for window, acks in zip(windows, lost)]
-        verdict, reason = scoring.overall_verdict(scores, observation.steady_ok, observation.aborted)
+        losses = self._lost_acks(observation, windows)
+        shares = [None] * len(windows) if losses is None else losses.faults
+        following = scoring.next_faults(windows)
+        scores = scoring.mutual_overlaps(
+            [self._score_fault(observation, *fault) for fault in zip(windows, shares, following, strict=True)]
+        )
+        unattributed = None if losses is None else scoring.unattributed_loss(losses, self.scenario.slos)
+        verdict, reason = scoring.overall_verdict(scores, observation.steady_ok, observation.aborted, unattributed)
         if not observation.steady_ok and not observation.aborted:
             reason = observation.steady_reason
         result = RunResult(
             scenario=self.scenario.name,
             description=self.scenario.description,
             backend=self.backend,
+            target=TargetFacts(**self.target.facts()),
             verdict=verdict,
             reason=reason,
             trial=self.trial,
@@ -294,6 +304,7 @@ class ScenarioRun:
             finished_at=time.time(),
             steady_state_ok=observation.steady_ok,
             faults=scores,
+            unattributed_loss=unattributed,
             requests=scoring.request_totals(observation.records),
         )
         load_start = _load_start(observation.records, started)
@@ -304,15 +315,24 @@ class ScenarioRun:
         return result
 
     @staticmethod
-    def _lost_acks(observation: Observation, windows: list[FaultWindow]) -> list[np.ndarray | None]:
-        if observation.missing_writes is None or not windows:
-            return [None] * len(windows)
-        lost = scoring.attribute_lost_writes(
+    def _lost_acks(observation: Observation, windows: list[FaultWindow]) -> scoring.Losses | None:
+        if observation.missing_writes is None:
+            return None
+        return scoring.attribute_lost_writes(
             observation.records, observation.missing_writes, windows, observation.observation_end
         )
-        return list(lost)
 
-    def _score_fault(self, observation: Observation, window: FaultWindow, lost_acks: np.ndarray | None) -> FaultScore:
+    def _not_measured(self, observation: Observation, window: FaultWindow) -> dict[str, str]:
+        unread = {"rpo": observation.store_unread, "lost_writes": observation.store_unread}
+        return self.target.not_measured(window.target) | (unread if observation.store_unread else {})
+
+    def _score_fault(
+        self,
+        observation: Observation,
+        window: FaultWindow,
+        losses: scoring.FaultLosses | None,
+        next_window: FaultWindow | None,
+    ) -> FaultScore:
         return scoring.score_fault(
             observation.records,
             window,
@@ -321,7 +341,9 @@ class ScenarioRun:
             observation_end=observation.observation_end,
             signals=observation.signals,
             signal_server=self.target.signal_for(window.target),
-            lost_acks=lost_acks,
+            losses=losses,
+            next_fault=next_window,
+            not_measured=self._not_measured(observation, window),
         )
 
 

@@ -126,6 +126,8 @@ class LatencySLO(_Strict):
 class SLOs(_Strict):
     rto: Duration | None = None
     rpo: Duration | None = None
+    lost_writes: int | None = Field(None, ge=0)
+    """Acknowledged writes a fault may lose; None: 0 whenever the store was read back."""
     availability: Fraction | None = None
     """Fraction of requests ok within each fault window (and the healthy-bucket threshold)."""
     latency: LatencySLO = LatencySLO()

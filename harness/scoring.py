@@ -1,4 +1,4 @@
-"""Scoring: request records in; RTO, TTD, window statistics, SLO results and the verdict out.
+"""Scoring: request records in; RTO, TTD, RPO, window statistics, SLO results and the verdict out.
 
 Pure and vectorised: nothing here loops over requests in Python except
 `records_frame`, which has to read them one by one.
@@ -8,18 +8,44 @@ The definitions are DESIGN.md's; where they leave room, this module decides:
 * A fault's buckets start at its `injected_at` and run to the end of the
   observation; only whole buckets are judged (a cut-off last bucket would look
   empty, hence unhealthy).
-* RTO judges a bucket by its probes' availability (>= the availability target;
-  with no target, every probe must be ok) and p95 latency (<= the p95 target,
-  when one is set). Quality RTO judges it by accuracy: prediction == label over
-  the labelled probes that came back with a prediction. A bucket with nothing
-  to judge is unhealthy: nothing answered.
+* A bucket is healthy when its probes meet the availability target (with no
+  target, every probe must be ok) and the p95 latency of its successful probes
+  meets the p95 target (when one is set). Quality RTO judges it by accuracy:
+  prediction == label over the labelled probes that came back with a
+  prediction. A bucket with nothing to judge is unhealthy: nothing answered.
 * Recovery is the start of the first run of healthy buckets lasting
-  `stable_for` after the first unhealthy bucket; a relapse after that run does
-  not move it. It is refined to the probes: the bracket runs from the last bad
-  probe before that run to the first good probe after it, and RTO is its upper
-  end (good: ok and within the p95 target; for quality: prediction == label).
-* Latency percentiles take every request, failed ones included (a timeout is
-  time a client waited), with numpy's linear interpolation.
+  `stable_for`, refined to the probes: the bracket runs from the last bad probe
+  before that run to the first good probe after it, and RTO is its upper end
+  (good: ok and within the p95 target; for quality: prediction == label).
+* Outages: if the buckets from the injection on are a stable run, the stack
+  never went down and RTO is 0; otherwise RTO is the first recovery after the
+  injection. An unhealthy bucket after that (a single late failure included)
+  starts a *later outage*, a separate outage with its own start (its first bad
+  probe) and duration (until its own recovery); it never stretches the RTO.
+  The `rto` target applies to each later outage too (the `later_outages` SLO:
+  the longest of them).
+* Several faults: a fault owns the buckets up to the next fault's injection.
+  A healthy run that the next injection cuts short of `stable_for` still counts
+  as this fault's recovery; an outage still going when the next fault is
+  injected keeps being measured until its recovery. Either way the two faults
+  cannot be separated and both are marked `overlapping`; so are faults injected
+  within one bucket of each other.
+* Lost writes: every ok request is an acknowledged write, acknowledged when its
+  answer arrived. A fault's reach starts `LOSS_LOOKBACK_S` before its injection
+  (asynchronous replication loses writes acknowledged just before a primary
+  dies) and ends where the next fault's reach starts (the last one's at the end
+  of the observation). Losses before the first reach (warm-up, steady-state
+  check) are run-level: they fail `lost_writes` without blaming a fault. Losses
+  acknowledged while an earlier fault was still active cannot be separated:
+  both faults are marked `overlapping`.
+* RPO: loss window = oldest..newest lost acknowledgement of the fault's reach;
+  `rpo_s = max(injection, newest lost) - oldest lost`; any lost write fails
+  `lost_writes` (0 by default once the store was read back), however short the
+  window. No read-back, or no write acknowledged in the reach, is "not
+  measured": None with a reason, never 0 and never a pass.
+* Latency percentiles are of successful requests only (numpy's linear
+  interpolation): a fast connection-refused error is not a fast answer;
+  failures count against availability.
 """
 
 from __future__ import annotations
@@ -32,7 +58,17 @@ import numpy as np
 import pandas as pd
 
 from harness.report import formatting as fmt
-from harness.result import FaultScore, FaultWindow, RequestTotals, SLOResult, Verdict
+from harness.result import (
+    MAX_LOST_IDS,
+    FaultScore,
+    FaultWindow,
+    Outage,
+    Overlap,
+    RequestTotals,
+    SLOResult,
+    UnattributedLoss,
+    Verdict,
+)
 from harness.scenario import SLOs, StopCondition
 
 PROBE, LOCUST = "probe", "locust"
@@ -53,9 +89,15 @@ COLUMNS: dict[str, Any] = {
 """The columns of a records frame and their dtypes: one row per client request."""
 QUANTILES = (0.5, 0.95, 0.99)
 AVAILABILITY_WITHOUT_TARGET = 1.0
-"""What a healthy bucket needs when the scenario sets no availability target."""
+"""What a healthy bucket (and the steady state) needs when the scenario sets no availability target."""
+LOSS_LOOKBACK_S = 1.0
+"""How long before its injection a fault's reach for lost writes starts. Asynchronous replication
+loses what the primary acknowledged but had not shipped when it died: milliseconds of lag, far
+less than a second even under load; the warm-up and steady-state check lie further back."""
 _EPSILON = 1e-9
 """Slack for float division in bucket counts (e.g. 5.0 / 0.25 must be 20, not 19.999...)."""
+_STORE_NOT_READ = "the store was not read back"
+_NO_ACKS = "no write was acknowledged within this fault's reach"
 
 
 def records_frame(rows: Iterable[Mapping[str, Any] | Any]) -> pd.DataFrame:
@@ -99,8 +141,36 @@ class _WindowStats(NamedTuple):
     failed: int
     availability: float | None
     latency: tuple[float | None, float | None, float | None]
-    """p50, p95, p99."""
+    """p50, p95, p99 of the successful requests."""
     accuracy: float | None
+
+
+class _Outages(NamedTuple):
+    rto_s: float | None
+    bracket: tuple[float, float] | None
+    later: list[Outage]
+    cut_short: bool
+    """A recovery was taken from a healthy run the next injection cut short of `stable_for`."""
+    ran_into_next: bool
+    """An outage was still going at the next fault's injection."""
+
+
+class FaultLosses(NamedTuple):
+    """The acknowledged writes in one fault's reach (or outside every reach), and the lost ones."""
+
+    acknowledged: int
+    acks: np.ndarray
+    """When each lost write was acknowledged (epoch seconds), oldest first."""
+    ids: list[str]
+    """Their request ids, in the same order."""
+    overlapping: list[Overlap]
+
+
+class Losses(NamedTuple):
+    faults: list[FaultLosses]
+    """One per fault, in the order given."""
+    outside: FaultLosses
+    """Before the first fault's reach: run-level."""
 
 
 def score_fault(
@@ -111,60 +181,228 @@ def score_fault(
     observation_end: float,
     signals: pd.DataFrame | None = None,
     signal_server: str | None = None,
-    lost_acks: np.ndarray | None = None,
+    losses: FaultLosses | None = None,
+    *,
+    next_fault: FaultWindow | None = None,
+    not_measured: Mapping[str, str] | None = None,
 ) -> FaultScore:
     """Everything measured about one fault, and its SLO results.
 
-    `lost_acks`: when the acknowledgements of this fault's lost writes arrived
-    (see `attribute_lost_writes`); None when the store was not read back."""
+    `losses`: this fault's share of the store read-back (see `attribute_lost_writes`); None when the
+    store was not read back. `next_fault`: the fault injected after this one, whose outages are not
+    this one's. `not_measured`: metric ('ttd', 'rpo', 'lost_writes', ...) -> why the caller could not
+    measure it (e.g. the target declares no store); such a metric is None, and its SLO a miss."""
+    missing = _not_measured(not_measured, signals, signal_server)
     n_buckets = _whole_buckets(fault.injected_at, observation_end, slos.bucket)
     stable_n = int(np.ceil(slos.stable_for / slos.bucket - _EPSILON))
+    horizon, overlaps = _horizon(fault, next_fault, slos, n_buckets)
     probes = _probes_since(records, fault.injected_at, slos.bucket, n_buckets)
     healthy, good, bad = _service_health(probes, slos, n_buckets)
-    rto_s, bracket = _recovery(probes, good, bad, healthy, slos.bucket, stable_n)
+    outages = _outages(probes, good, bad, healthy, slos.bucket, stable_n, horizon)
+    if next_fault is not None:
+        overlaps += _outage_overlaps(fault, next_fault, outages, slos)
     window_end = observation_end if fault.reverted_at is None else fault.reverted_at
     stats = _window_stats(records, fault.injected_at, window_end)
     p50, p95, p99 = stats.latency
-    rpo_s = None if lost_acks is None else _rpo(fault.injected_at, lost_acks)
+    lost = _loss_figures(fault.injected_at, losses, missing)
     return FaultScore(
         fault=fault,
-        rto_s=rto_s,
-        rto_bracket_s=bracket,
+        rto_s=outages.rto_s,
+        rto_bracket_s=outages.bracket,
         rto_resolution_s=max(slos.bucket, 1.0 / probe_rate),
-        ttd_s=_ttd(signals, signal_server, fault.injected_at),
-        quality_rto_s=_quality_rto(probes, slos, n_buckets, stable_n),
+        ttd_s=None if "ttd" in missing else _ttd(signals, signal_server, fault.injected_at),
+        quality_rto_s=_quality_rto(probes, slos, n_buckets, stable_n, horizon),
+        later_outages=outages.later,
         failed_requests=stats.failed,
         requests=stats.requests,
         availability=stats.availability,
         latency_p50_s=p50,
         latency_p95_s=p95,
         latency_p99_s=p99,
-        lost_writes=None if lost_acks is None else len(lost_acks),
-        rpo_s=rpo_s,
-        slos=_slo_results(slos, rto_s, stats, rpo_s),
+        lost_writes=lost.count,
+        rpo_s=lost.rpo_s,
+        loss_window_s=lost.window,
+        lost_request_ids=lost.ids,
+        overlapping=_unique(overlaps + ([] if losses is None else losses.overlapping)),
+        not_measured=missing,
+        slos=_slo_results(slos, outages, stats, lost, missing),
     )
 
 
-def _rpo(injected_at: float, lost_acks: np.ndarray) -> float:
-    """DESIGN: injection time minus the oldest lost acknowledgement; 0 when none was lost (or all after it)."""
-    return max(0.0, injected_at - float(lost_acks.min())) if len(lost_acks) else 0.0
+def next_faults(faults: Sequence[FaultWindow]) -> list[FaultWindow | None]:
+    """For each fault, the one injected next (ties in the order given); None for the last."""
+    order = sorted(range(len(faults)), key=lambda i: faults[i].injected_at)
+    following: list[FaultWindow | None] = [None] * len(faults)
+    for position, index in enumerate(order[:-1]):
+        following[index] = faults[order[position + 1]]
+    return following
+
+
+def _not_measured(given: Mapping[str, str] | None, signals: pd.DataFrame | None, server: str | None) -> dict[str, str]:
+    """The caller's reasons; 'rpo' and 'lost_writes' share one (both come from the read-back)."""
+    missing = dict(given or {})
+    store = missing.get("rpo") or missing.get("lost_writes")
+    if store:
+        missing.setdefault("rpo", store)
+        missing.setdefault("lost_writes", store)
+    if signals is None or server is None:
+        missing.setdefault("ttd", "no down-signal was watched for this fault's target")
+    return missing
+
+
+class _LostFigures(NamedTuple):
+    count: int | None
+    rpo_s: float | None
+    window: tuple[float, float] | None
+    ids: list[str]
+    read_back: bool
+    """The store was read back (so the default `lost_writes` target applies)."""
+
+
+def _loss_figures(injected_at: float, losses: FaultLosses | None, missing: dict[str, str]) -> _LostFigures:
+    """Count, RPO, loss window and ids; records in `missing` why they are None."""
+    if "rpo" in missing:
+        return _LostFigures(None, None, None, [], read_back=losses is not None)
+    if losses is None or losses.acknowledged == 0:
+        reason = _STORE_NOT_READ if losses is None else _NO_ACKS
+        missing["rpo"] = missing["lost_writes"] = reason
+        return _LostFigures(None, None, None, [], read_back=losses is not None)
+    if len(losses.acks) == 0:
+        return _LostFigures(0, 0.0, None, [], read_back=True)
+    oldest, newest = float(losses.acks[0]), float(losses.acks[-1])
+    return _LostFigures(
+        count=len(losses.acks),
+        rpo_s=max(injected_at, newest) - oldest,
+        window=(oldest - injected_at, newest - injected_at),
+        ids=losses.ids[:MAX_LOST_IDS],
+        read_back=True,
+    )
 
 
 def attribute_lost_writes(
     records: pd.DataFrame, missing_ids: set[str], faults: Sequence[FaultWindow], observation_end: float
-) -> list[np.ndarray]:
-    """Per fault, the acknowledgement times of acknowledged writes missing from the store.
+) -> Losses:
+    """Split the acknowledged writes missing from the store among the faults' reaches.
 
-    Every ok request is an acknowledged write, acknowledged when its answer
-    arrived. A lost write belongs to the first fault not yet over when it was
-    acknowledged (a write lost to a killed primary was acknowledged just before
-    the injection); writes after the last fault belong to the last one."""
+    Every ok request is an acknowledged write, acknowledged when its answer arrived. A fault's
+    reach runs from `LOSS_LOOKBACK_S` before its injection to the start of the next fault's reach
+    (the last one's to the end); writes acknowledged before the first reach are run-level."""
     ok = records["ok"].to_numpy(bool)
-    lost = ok & records["request_id"].isin(missing_ids).to_numpy(bool)
-    acks = (records["sent_at"].to_numpy(np.float64) + records["latency_s"].to_numpy(np.float64))[lost]
-    ends = np.array([observation_end if f.reverted_at is None else f.reverted_at for f in faults], np.float64)
-    owner = np.minimum(np.searchsorted(np.maximum.accumulate(ends), acks, side="left"), len(faults) - 1)
-    return [np.sort(acks[owner == index]) for index in range(len(faults))]
+    acks = (records["sent_at"].to_numpy(np.float64) + records["latency_s"].to_numpy(np.float64))[ok]
+    ids = records["request_id"].to_numpy(object)[ok]
+    lost = records["request_id"].isin(missing_ids).to_numpy(bool)[ok]
+    order = sorted(range(len(faults)), key=lambda i: faults[i].injected_at)
+    starts = np.array([faults[i].injected_at - LOSS_LOOKBACK_S for i in order], np.float64)
+    reach = np.searchsorted(starts, acks, side="right") - 1  # -1: before every reach
+    owner = np.where(reach >= 0, np.array(order + [-1], np.int64)[reach], -1)
+    shares = [_share_of(acks, ids, lost, owner == index) for index in range(len(faults))]
+    overlaps = _loss_overlaps(faults, order, acks[lost], owner[lost], observation_end)
+    for index, pairs in overlaps.items():
+        shares[index] = shares[index]._replace(overlapping=pairs)
+    return Losses(faults=shares, outside=_share_of(acks, ids, lost, owner == -1))
+
+
+def _share_of(acks: np.ndarray, ids: np.ndarray, lost: np.ndarray, mine: np.ndarray) -> FaultLosses:
+    lost_here = lost & mine
+    order = np.argsort(acks[lost_here], kind="stable")
+    return FaultLosses(
+        acknowledged=int(mine.sum()),
+        acks=acks[lost_here][order],
+        ids=[str(i) for i in ids[lost_here][order]],
+        overlapping=[],
+    )
+
+
+def _loss_overlaps(
+    faults: Sequence[FaultWindow], order: list[int], acks: np.ndarray, owner: np.ndarray, observation_end: float
+) -> dict[int, list[Overlap]]:
+    """Faults with a lost write acknowledged in one's reach while an earlier one was still active."""
+    overlaps: dict[int, list[Overlap]] = {}
+    for position, later in enumerate(order):
+        mine = acks[owner == later]
+        for earlier in order[:position]:
+            reverted_at = faults[earlier].reverted_at
+            end = observation_end if reverted_at is None else reverted_at
+            if (mine < end).any():
+                a, b = faults[earlier], faults[later]
+                reason = f"writes lost while {_name(a)} was still active were acknowledged in {_name(b)}'s reach"
+                overlaps.setdefault(later, []).append(_overlap(a, reason))
+                overlaps.setdefault(earlier, []).append(_overlap(b, reason))
+    return overlaps
+
+
+def unattributed_loss(losses: Losses, slos: SLOs) -> UnattributedLoss | None:
+    """The run-level losses (before every fault's reach), judged against `lost_writes`; None if none."""
+    outside = losses.outside
+    if len(outside.acks) == 0:
+        return None
+    count, target = len(outside.acks), slos.lost_writes or 0
+    return UnattributedLoss(
+        lost_writes=count,
+        oldest_ack_at=float(outside.acks[0]),
+        newest_ack_at=float(outside.acks[-1]),
+        request_ids=outside.ids[:MAX_LOST_IDS],
+        slo=SLOResult(name="lost_writes", target=target, measured=count, passed=count <= target, unit="count"),
+    )
+
+
+def mutual_overlaps(scores: Sequence[FaultScore]) -> list[FaultScore]:
+    """The scores, each also marked `overlapping` with every fault that names it as overlapping."""
+    by_index = {score.fault.index: score for score in scores}
+    extra: dict[int, list[Overlap]] = {}
+    for score in scores:
+        for overlap in score.overlapping:
+            if overlap.fault_index in by_index:
+                extra.setdefault(overlap.fault_index, []).append(_overlap(score.fault, overlap.reason))
+    return [
+        score.model_copy(update={"overlapping": _unique(score.overlapping + extra.get(score.fault.index, []))})
+        for score in scores
+    ]
+
+
+def _name(fault: FaultWindow) -> str:
+    return f"fault {fault.index + 1} ({fmt.fault_label(fault)})"
+
+
+def _overlap(other: FaultWindow, reason: str) -> Overlap:
+    return Overlap(fault_index=other.index, fault=_name(other), reason=reason)
+
+
+def _unique(overlaps: list[Overlap]) -> list[Overlap]:
+    """One entry per other fault (the first reason given)."""
+    seen: dict[int, Overlap] = {}
+    for overlap in overlaps:
+        seen.setdefault(overlap.fault_index, overlap)
+    return list(seen.values())
+
+
+def _horizon(
+    fault: FaultWindow, next_fault: FaultWindow | None, slos: SLOs, n_buckets: int
+) -> tuple[int | None, list[Overlap]]:
+    """The whole buckets before the next fault's injection (None: no next fault, or inseparable)."""
+    if next_fault is None:
+        return None, []
+    horizon = _whole_buckets(fault.injected_at, next_fault.injected_at, slos.bucket)
+    if horizon == 0:
+        reason = (
+            f"{_name(fault)} and {_name(next_fault)} were injected within one bucket "
+            f"({fmt.seconds(slos.bucket)}) of each other"
+        )
+        return None, [_overlap(next_fault, reason)]
+    return min(horizon, n_buckets), []
+
+
+def _outage_overlaps(fault: FaultWindow, next_fault: FaultWindow, outages: _Outages, slos: SLOs) -> list[Overlap]:
+    if outages.ran_into_next:
+        reason = f"the outage after {_name(fault)} was still going when {_name(next_fault)} was injected"
+    elif outages.cut_short:
+        reason = (
+            f"{_name(next_fault)} was injected before the recovery from {_name(fault)} "
+            f"had lasted stable_for ({fmt.seconds(slos.stable_for)})"
+        )
+    else:
+        return []
+    return [_overlap(next_fault, reason)]
 
 
 def _whole_buckets(start: float, end: float, bucket_s: float) -> int:
@@ -188,25 +426,27 @@ def _probes_since(records: pd.DataFrame, injected_at: float, bucket_s: float, n_
 
 
 def _service_health(probes: _Probes, slos: SLOs, n_buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(healthy per bucket, good per probe, bad per probe) by availability and p95 latency."""
+    """(healthy per bucket, good per probe, bad per probe) by availability and the p95 of successes."""
     target = AVAILABILITY_WITHOUT_TARGET if slos.availability is None else slos.availability
     healthy = _share(probes.bucket, probes.ok, np.ones_like(probes.ok), n_buckets) >= target
     good = probes.ok.copy()
     p95_target = slos.latency.p95
     if p95_target is not None:
         good &= probes.latency <= p95_target
-        healthy &= _bucket_quantiles(probes.bucket, probes.latency, n_buckets, (0.95,))[0] <= p95_target
+        ok = probes.ok
+        p95 = _bucket_quantiles(probes.bucket[ok], probes.latency[ok], n_buckets, (0.95,))[0]
+        healthy &= p95 <= p95_target
     return healthy, good, ~good
 
 
-def _quality_rto(probes: _Probes, slos: SLOs, n_buckets: int, stable_n: int) -> float | None:
+def _quality_rto(probes: _Probes, slos: SLOs, n_buckets: int, stable_n: int, horizon: int | None) -> float | None:
     """RTO with buckets judged by accuracy; None without an accuracy target or labelled probes."""
     if slos.accuracy is None or not probes.labelled.any():
         return None
     judged = probes.labelled & probes.answered
     healthy = _share(probes.bucket, probes.correct, judged, n_buckets) >= slos.accuracy
-    rto_s, _ = _recovery(probes, probes.correct, judged & ~probes.correct, healthy, slos.bucket, stable_n)
-    return rto_s
+    bad = judged & ~probes.correct
+    return _outages(probes, probes.correct, bad, healthy, slos.bucket, stable_n, horizon).rto_s
 
 
 def _share(bucket: np.ndarray, hits: np.ndarray, judged: np.ndarray, n_buckets: int) -> np.ndarray:
@@ -218,45 +458,83 @@ def _share(bucket: np.ndarray, hits: np.ndarray, judged: np.ndarray, n_buckets: 
     return share
 
 
-def _recovery(
+def _outages(
     probes: _Probes,
     good: np.ndarray,
     bad: np.ndarray,
     healthy: np.ndarray,
     bucket_s: float,
     stable_n: int,
-) -> tuple[float | None, tuple[float, float] | None]:
-    """(RTO, bracket) in seconds after injection; (None, None) when it never recovered or nothing
-    was observed. (0, (0, 0)) when no bucket was unhealthy.
+    horizon: int | None,
+) -> _Outages:
+    """RTO (seconds after injection, with its bracket) and the later outages within `horizon` buckets.
 
-    The bucket before the stable run is unhealthy, so it holds a bad probe unless
-    nothing in it was judged; then nothing answered until the run began, and the
-    bracket starts there.
-    """
+    RTO is 0 with bracket (0, 0) when the buckets from the injection on are a recovery run (the
+    stack never went down); (None, None) when it never recovered or nothing was observed."""
     if healthy.size == 0:
-        return None, None
+        return _Outages(None, None, [], False, False)
+    recovering, cut = _recovery_starts(healthy, stable_n, horizon)
+    limit = healthy.size if horizon is None else horizon
     unhealthy = np.flatnonzero(~healthy)
-    if unhealthy.size == 0:
-        return 0.0, (0.0, 0.0)
-    start = _first_stable_run(healthy, stable_n, after=int(unhealthy[0]))
-    if start is None:
-        return None, None
+    if recovering[0] or unhealthy.size == 0:
+        rto_s, bracket, position, cut_short, ran_into_next = 0.0, (0.0, 0.0), 0, bool(cut[0]), False
+    else:
+        start = _next(recovering, after=int(unhealthy[0]))
+        if start is None:
+            return _Outages(None, None, [], False, horizon is not None)
+        bracket = _bracket(probes, good, bad, start, bucket_s)
+        rto_s, position, cut_short, ran_into_next = bracket[1], start, bool(cut[start]), start >= limit
+    later: list[Outage] = []
+    while not ran_into_next:
+        bad_buckets = unhealthy[(unhealthy >= position) & (unhealthy < limit)]
+        if bad_buckets.size == 0:
+            break
+        first = int(bad_buckets[0])
+        bad_in_first = probes.offset[bad & (probes.bucket == first)]
+        began = float(bad_in_first.min()) if bad_in_first.size else first * bucket_s
+        start = _next(recovering, after=first)
+        if start is None:
+            later.append(Outage(start_s=began, duration_s=None))
+            ran_into_next = horizon is not None
+            break
+        later.append(Outage(start_s=began, duration_s=_bracket(probes, good, bad, start, bucket_s)[1] - began))
+        position, cut_short, ran_into_next = start, cut_short or bool(cut[start]), start >= limit
+    return _Outages(rto_s, bracket, later, cut_short, ran_into_next)
+
+
+def _recovery_starts(healthy: np.ndarray, stable_n: int, horizon: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(recovering, cut) per bucket: it starts `stable_n` healthy buckets, or healthy buckets up to
+    the `horizon` that cuts them short (`cut`: only the latter)."""
+    n = healthy.size
+    running = np.concatenate(([0], np.cumsum(healthy)))
+    starts = np.arange(n)
+    ends = starts + stable_n
+    full = np.zeros(n, bool)
+    whole = ends <= n
+    full[whole] = running[ends[whole]] - running[starts[whole]] == stable_n
+    cut = np.zeros(n, bool)
+    if horizon is not None:
+        short = (starts < horizon) & (ends > horizon)
+        cut[short] = running[horizon] - running[starts[short]] == horizon - starts[short]
+        cut &= ~full
+    return full | cut, cut
+
+
+def _next(recovering: np.ndarray, after: int) -> int | None:
+    """The first recovering bucket after `after`."""
+    candidates = np.flatnonzero(recovering[after + 1 :])
+    return after + 1 + int(candidates[0]) if candidates.size else None
+
+
+def _bracket(probes: _Probes, good: np.ndarray, bad: np.ndarray, start: int, bucket_s: float) -> tuple[float, float]:
+    """From the last bad probe before the recovery run starting at bucket `start` to the first good
+    probe after it. The bucket before the run is unhealthy, so it holds a bad probe unless nothing in
+    it was judged; then nothing answered until the run began, and the bracket starts there."""
     run_at = start * bucket_s
     bad_before = probes.offset[bad & (probes.bucket == start - 1)]
     lower = float(bad_before.max()) if bad_before.size else run_at
     first_good = float(probes.offset[good & (probes.offset >= lower)].min(initial=np.inf))
-    upper = first_good if np.isfinite(first_good) else run_at
-    return upper, (lower, upper)
-
-
-def _first_stable_run(healthy: np.ndarray, stable_n: int, after: int) -> int | None:
-    """The first bucket after `after` that starts `stable_n` healthy buckets in a row."""
-    if healthy.size < stable_n:
-        return None
-    running = np.concatenate(([0], np.cumsum(healthy)))
-    starts = np.flatnonzero(running[stable_n:] - running[:-stable_n] == stable_n)
-    starts = starts[starts > after]
-    return int(starts[0]) if starts.size else None
+    return lower, first_good if np.isfinite(first_good) else run_at
 
 
 def _bucket_quantiles(
@@ -296,69 +574,92 @@ def _ttd(signals: pd.DataFrame | None, server: str | None, injected_at: float) -
 
 
 def _window_stats(records: pd.DataFrame, start: float, end: float) -> _WindowStats:
-    """Statistics of every request (probe and Locust) sent in [start, end)."""
+    """Statistics of every request (probe and Locust) sent in [start, end); latency of the ok ones."""
     sent = records["sent_at"].to_numpy(np.float64)
     inside = (sent >= start) & (sent < end)
     kept = records.loc[inside, ["ok", "latency_s", "prediction", "label"]]
     requests = len(kept)
     if requests == 0:
         return _WindowStats(0, 0, None, (None, None, None), None)
-    ok = int(kept["ok"].sum())
-    latency = np.quantile(kept["latency_s"].to_numpy(np.float64), QUANTILES)
+    ok = kept["ok"].to_numpy(bool)
+    succeeded = kept["latency_s"].to_numpy(np.float64)[ok]
+    latency = np.quantile(succeeded, QUANTILES) if succeeded.size else [None] * len(QUANTILES)
     judged = kept["prediction"].notna() & kept["label"].notna()
     correct = int((kept["prediction"] == kept["label"]).fillna(False).sum())
+    p50, p95, p99 = (None if value is None else float(value) for value in latency)
     return _WindowStats(
         requests=requests,
-        failed=requests - ok,
-        availability=ok / requests,
-        latency=(float(latency[0]), float(latency[1]), float(latency[2])),
+        failed=requests - int(ok.sum()),
+        availability=float(ok.mean()),
+        latency=(p50, p95, p99),
         accuracy=correct / int(judged.sum()) if judged.any() else None,
     )
 
 
-def _slo_results(slos: SLOs, rto_s: float | None, stats: _WindowStats, rpo_s: float | None) -> list[SLOResult]:
-    """One result per SLO with a target, in a fixed order: rto, rpo, availability, latency, accuracy."""
+def _slo_results(
+    slos: SLOs, outages: _Outages, stats: _WindowStats, lost: _LostFigures, missing: Mapping[str, str]
+) -> list[SLOResult]:
+    """One result per SLO with a target, in a fixed order:
+    rto, later_outages, rpo, lost_writes, availability, latency, accuracy."""
     results = []
     if slos.rto is not None:
-        results.append(_ceiling("rto", slos.rto, rto_s))
+        results.append(_ceiling("rto", slos.rto, outages.rto_s))
+        if outages.later:
+            durations = [outage.duration_s for outage in outages.later]
+            longest = None if None in durations else max(d for d in durations if d is not None)
+            results.append(_ceiling("later_outages", slos.rto, longest))
     if slos.rpo is not None:
-        results.append(_ceiling("rpo", slos.rpo, rpo_s))
+        results.append(_ceiling("rpo", slos.rpo, lost.rpo_s, missing.get("rpo")))
+    lost_target = 0 if slos.lost_writes is None and lost.read_back else slos.lost_writes
+    if lost_target is not None:
+        results.append(_ceiling("lost_writes", lost_target, lost.count, missing.get("lost_writes"), unit="count"))
     if slos.availability is not None:
-        results.append(_floor("availability", slos.availability, stats.availability))
+        no_requests = "no request was sent in the fault window"
+        results.append(_floor("availability", slos.availability, stats.availability, no_requests))
     latency_targets = (slos.latency.p50, slos.latency.p95, slos.latency.p99)
     for name, target, measured in zip(("p50", "p95", "p99"), latency_targets, stats.latency, strict=True):
         if target is not None:
-            results.append(_ceiling(f"latency_{name}", target, measured))
+            no_success = "no request succeeded in the fault window"
+            results.append(_ceiling(f"latency_{name}", target, measured, no_success))
     if slos.accuracy is not None:
-        results.append(_floor("accuracy", slos.accuracy, stats.accuracy))
+        no_labels = "no labelled request was answered in the fault window"
+        results.append(_floor("accuracy", slos.accuracy, stats.accuracy, no_labels))
     return results
 
 
-def _ceiling(name: str, target: float, measured: float | None) -> SLOResult:
+def _ceiling(
+    name: str, target: float, measured: float | None, why_not: str | None = None, unit: str = "s"
+) -> SLOResult:
     passed = measured is not None and measured <= target
-    return SLOResult(name=name, target=target, measured=measured, passed=passed, unit="s")
+    reason = why_not if measured is None else None
+    return SLOResult(name=name, target=target, measured=measured, passed=passed, unit=unit, not_measured=reason)
 
 
-def _floor(name: str, target: float, measured: float | None) -> SLOResult:
+def _floor(name: str, target: float, measured: float | None, why_not: str) -> SLOResult:
     passed = measured is not None and measured >= target
-    return SLOResult(name=name, target=target, measured=measured, passed=passed, unit="fraction")
+    reason = why_not if measured is None else None
+    return SLOResult(
+        name=name, target=target, measured=measured, passed=passed, unit="fraction", not_measured=reason
+    )
 
 
 def bucket_series(records: pd.DataFrame, start: float, end: float, bucket_s: float) -> pd.DataFrame:
     """Per bucket of every request sent in [start, end): t (bucket start, epoch), requests, ok,
-    error_rate, throughput (req/s), p50/p95/p99 latency. Rates and latencies are NaN where empty;
-    the last bucket may be shorter, and its throughput is over its own length."""
+    error_rate, throughput (req/s), p50/p95/p99 latency of the ok requests. Rates and latencies are
+    NaN where empty; the last bucket may be shorter, and its throughput is over its own length."""
     n_buckets = max(0, int(np.ceil((end - start) / bucket_s - _EPSILON)))
     t = start + np.arange(n_buckets) * bucket_s
     sent = records["sent_at"].to_numpy(np.float64)
     index = np.floor((sent - start) / bucket_s)
     inside = (sent < end) & (index >= 0) & (index < n_buckets)
     bucket = index[inside].astype(np.int64)
+    succeeded = records["ok"].to_numpy(bool)[inside]
     requests = np.bincount(bucket, minlength=n_buckets)
-    ok = np.bincount(bucket, weights=records["ok"].to_numpy(bool)[inside], minlength=n_buckets).astype(np.int64)
+    ok = np.bincount(bucket[succeeded], minlength=n_buckets)
     error_rate = np.full(n_buckets, np.nan)
     np.divide(requests - ok, requests, out=error_rate, where=requests > 0)
-    latency = _bucket_quantiles(bucket, records["latency_s"].to_numpy(np.float64)[inside], n_buckets, QUANTILES)
+    latency_s = records["latency_s"].to_numpy(np.float64)[inside]
+    latency = _bucket_quantiles(bucket[succeeded], latency_s[succeeded], n_buckets, QUANTILES)
     return pd.DataFrame(
         {
             "t": t,
@@ -374,20 +675,29 @@ def bucket_series(records: pd.DataFrame, start: float, end: float, bucket_s: flo
 
 
 def check_steady(records: pd.DataFrame, start: float, end: float, slos: SLOs) -> tuple[bool, str]:
-    """Whether every request sent in [start, end) met the availability and latency SLOs; why not."""
+    """Whether the requests sent in [start, end) met the availability and latency SLOs; why not.
+
+    The same rule as a healthy bucket: with no availability target every request must be ok;
+    latency is of the successful requests, and a latency target with none is not met."""
     stats = _window_stats(records, start, end)
-    if stats.requests == 0:
+    if stats.requests == 0 or stats.availability is None:
         return False, "no requests were sent"
+    target = AVAILABILITY_WITHOUT_TARGET if slos.availability is None else slos.availability
     reasons = []
-    if slos.availability is not None and stats.availability is not None and stats.availability < slos.availability:
+    if stats.availability < target:
+        unset = " (no availability target: every request must succeed)" if slos.availability is None else ""
         reasons.append(
-            f"availability {fmt.fraction(stats.availability)} < {fmt.fraction(slos.availability)} "
+            f"availability {fmt.fraction(stats.availability)} < {fmt.fraction(target)}{unset} "
             f"({fmt.count(stats.failed)} of {fmt.count(stats.requests)} requests failed)"
         )
     latency_targets = (slos.latency.p50, slos.latency.p95, slos.latency.p99)
-    for name, target, measured in zip(("p50", "p95", "p99"), latency_targets, stats.latency, strict=True):
-        if target is not None and measured is not None and measured > target:
-            reasons.append(f"latency {name} {fmt.seconds(measured)} > {fmt.seconds(target)}")
+    for name, target_s, measured in zip(("p50", "p95", "p99"), latency_targets, stats.latency, strict=True):
+        if target_s is None:
+            continue
+        if measured is None:
+            reasons.append(f"latency {name} not measured: no request succeeded")
+        elif measured > target_s:
+            reasons.append(f"latency {name} {fmt.seconds(measured)} > {fmt.seconds(target_s)}")
     return not reasons, "; ".join(reasons)
 
 
@@ -406,14 +716,19 @@ def stop_condition_hit(records: pd.DataFrame, now: float, condition: StopConditi
     return ok.size == 0 or float(ok.mean()) < condition.availability_below
 
 
-def overall_verdict(scores: Sequence[FaultScore], steady_ok: bool, aborted: str) -> tuple[Verdict, str]:
-    """'aborted' (with its cause), 'fail' (the first missed SLO, else the steady state) or 'pass'."""
+def overall_verdict(
+    scores: Sequence[FaultScore], steady_ok: bool, aborted: str, unattributed: UnattributedLoss | None = None
+) -> tuple[Verdict, str]:
+    """'aborted' (with its cause), 'fail' (the first missed SLO, then run-level lost writes, then the
+    steady state) or 'pass'."""
     if aborted:
         return "aborted", aborted
     for score in scores:
         for slo in score.slos:
             if not slo.passed:
                 return "fail", _miss(slo, score.fault)
+    if unattributed is not None and not unattributed.slo.passed:
+        return "fail", fmt.unattributed_miss(unattributed)
     if not steady_ok:
         return "fail", "steady state not met"
     return "pass", ""
@@ -421,13 +736,7 @@ def overall_verdict(scores: Sequence[FaultScore], steady_ok: bool, aborted: str)
 
 def _miss(slo: SLOResult, fault: FaultWindow) -> str:
     """'rto missed on kill model-a: target ≤ 2.00 s, measured 3.10 s'."""
-    if slo.measured is not None:
-        measured = f"measured {fmt.slo_measured(slo)}"
-    elif slo.name == "rto":
-        measured = "not recovered before the observation ended"
-    else:
-        measured = "not measured"
-    return f"{slo.name} missed on {fmt.fault_label(fault)}: target {fmt.slo_target(slo)}, {measured}"
+    return f"{slo.name} missed on {fmt.fault_label(fault)}: target {fmt.slo_target(slo)}, {fmt.slo_outcome(slo)}"
 
 
 def request_totals(records: pd.DataFrame) -> RequestTotals:

@@ -9,6 +9,8 @@ from rich.text import Text
 from harness.report import formatting as fmt
 from harness.result import FaultScore, RunResult
 
+_IN_THE_TABLE = ("ttd", "rpo", "lost_writes")
+"""Metrics whose "not measured (why)" the table's cells already show."""
 VERDICT_STYLES = {"pass": "bold green", "fail": "bold red", "aborted": "bold yellow", "error": "bold white on red"}
 
 
@@ -17,7 +19,13 @@ def print_summary(result: RunResult, console: Console) -> None:
     console.print(_verdict_line(result))
     if result.faults:
         console.print(_faults_table(result))
+    for line in _notes(result):
+        console.print(line)
     console.print(_totals_line(result))
+
+
+def _target(result: RunResult) -> str:
+    return f"target {fmt.target(result.target)} · " if result.target else ""
 
 
 def _verdict_line(result: RunResult) -> Text:
@@ -39,12 +47,30 @@ def _totals_line(result: RunResult) -> Text:
 
 def _lost_writes(result: RunResult) -> str:
     lost = [score.lost_writes for score in result.faults if score.lost_writes is not None]
-    return f"{fmt.count(sum(lost))} acknowledged writes lost · " if lost else ""
+    if result.unattributed_loss is not None:
+        lost.append(result.unattributed_loss.lost_writes)
+    unmeasured = sum(score.lost_writes is None for score in result.faults)
+    text = f"{fmt.count(sum(lost))} acknowledged writes lost · " if lost else ""
+    if unmeasured:
+        text += f"lost writes not measured for {unmeasured} of {len(result.faults)} faults · "
+    return text
+
+
+def _notes(result: RunResult) -> list[Text]:
+    """Below the table: overlaps, later outages, what was not measured, run-level losses."""
+    lines = [
+        Text(f"  fault {number} {fmt.fault_label(score.fault)}: {note}", "yellow")
+        for number, score in enumerate(result.faults, start=1)
+        for note in fmt.notes(score, shown=_IN_THE_TABLE)
+    ]
+    if result.unattributed_loss is not None:
+        lines.append(Text(f"  {fmt.unattributed(result.unattributed_loss)}", "bold red"))
+    return lines
 
 
 def _faults_table(result: RunResult) -> Table:
-    table = Table(title=f"{result.scenario} · {result.backend} backend", title_justify="left")
-    for header in ("Fault", "RTO [bracket]", "TTD", "Failed", "SLO", "Target", "Measured", "Pass"):
+    table = Table(title=f"{result.scenario} · {_target(result)}{result.backend} backend", title_justify="left")
+    for header in ("Fault", "RTO [bracket]", "TTD", "Failed", "Lost writes", "SLO", "Target", "Measured", "Pass"):
         table.add_column(Text(header))
     for score in result.faults:
         _add_fault_rows(table, score)
@@ -53,11 +79,15 @@ def _faults_table(result: RunResult) -> Table:
 
 def _add_fault_rows(table: Table, score: FaultScore) -> None:
     """One row per SLO; the fault's own figures only on its first row. Cells are Text: no markup."""
+    label = Text(fmt.fault_label(score.fault))
+    if score.overlapping:
+        label.append(" (overlapping)", "yellow")
     fault_cells = [
-        Text(fmt.fault_label(score.fault)),
+        label,
         Text(fmt.rto(score)),
-        Text(fmt.seconds(score.ttd_s)),
+        Text(fmt.ttd(score)),
         Text(f"{fmt.count(score.failed_requests)} / {fmt.count(score.requests)}"),
+        Text(fmt.lost_writes(score)),
     ]
     for row, slo in enumerate(score.slos):
         passed = Text("pass", "green") if slo.passed else Text("FAIL", "bold red")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from harness.result import FaultScore, FaultWindow, SLOResult
+from harness.result import FaultScore, FaultWindow, Outage, SLOResult, TargetFacts, UnattributedLoss
 
 MISSING = "—"
 
@@ -45,23 +45,99 @@ def count(value: int) -> str:
 
 
 def slo_value(value: float | None, unit: str) -> str:
+    if unit == "count":
+        return MISSING if value is None else count(int(value))
     return seconds(value) if unit == "s" else fraction(value)
 
 
 def slo_target(slo: SLOResult) -> str:
-    """Durations are ceilings ('≤ 5.00 s'), fractions are floors ('≥ 99.9%')."""
-    comparator = "≤" if slo.unit == "s" else "≥"
+    """Durations and counts are ceilings ('≤ 5.00 s', '≤ 0'), fractions are floors ('≥ 99.9%')."""
+    comparator = "≥" if slo.unit == "fraction" else "≤"
     return f"{comparator} {slo_value(slo.target, slo.unit)}"
 
 
+_NOT_RECOVERED = {
+    "rto": "not recovered before the observation ended",
+    "later_outages": "a later outage did not recover before the observation ended",
+}
+
+
+def not_measured(reason: str | None) -> str:
+    """'not measured (the target declares no store)'."""
+    return f"not measured ({reason})" if reason else "not measured"
+
+
 def slo_measured(slo: SLOResult) -> str:
-    return "not measured" if slo.measured is None else slo_value(slo.measured, slo.unit)
+    """The measured value; 'not recovered' for an RTO without recovery; 'not measured (why)'."""
+    if slo.measured is not None:
+        return slo_value(slo.measured, slo.unit)
+    return "not recovered" if slo.name in _NOT_RECOVERED else not_measured(slo.not_measured)
+
+
+def slo_outcome(slo: SLOResult) -> str:
+    """'measured 7.20 s', 'not recovered before the observation ended' or 'not measured (why)'."""
+    if slo.measured is not None:
+        return f"measured {slo_measured(slo)}"
+    return _NOT_RECOVERED.get(slo.name) or not_measured(slo.not_measured)
 
 
 def slo_miss(slo: SLOResult) -> str:
-    """'rto missed: target ≤ 5.00 s, measured 7.20 s' (or '..., not measured')."""
-    measured = "not measured" if slo.measured is None else f"measured {slo_measured(slo)}"
-    return f"{slo.name} missed: target {slo_target(slo)}, {measured}"
+    """'rto missed: target ≤ 5.00 s, measured 7.20 s' (or '..., not measured (why)')."""
+    return f"{slo.name} missed: target {slo_target(slo)}, {slo_outcome(slo)}"
+
+
+def unattributed_miss(loss: UnattributedLoss) -> str:
+    """'lost_writes missed outside every fault: 3 acknowledged writes lost before ... (target ≤ 0)'."""
+    return f"lost_writes missed outside every fault: {unattributed(loss)} (target {slo_target(loss.slo)})"
+
+
+def unattributed(loss: UnattributedLoss) -> str:
+    return (
+        f"{count(loss.lost_writes)} acknowledged write{'' if loss.lost_writes == 1 else 's'} lost "
+        f"before the first fault's reach (run-level)"
+    )
+
+
+def ttd(score: FaultScore) -> str:
+    """'1.25 s', 'not detected' (the signal never said DOWN) or 'not measured (why)'."""
+    if "ttd" in score.not_measured:
+        return not_measured(score.not_measured["ttd"])
+    return "not detected" if score.ttd_s is None else seconds(score.ttd_s)
+
+
+def lost_writes(score: FaultScore) -> str:
+    """'0 lost', '3 lost, RPO 400 ms (acknowledged −300 ms … +100 ms)' or 'not measured (why)'."""
+    if score.lost_writes is None:
+        return not_measured(score.not_measured.get("lost_writes"))
+    text = f"{count(score.lost_writes)} lost"
+    if score.loss_window_s is not None:
+        oldest, newest = score.loss_window_s
+        text += f", RPO {seconds(score.rpo_s)} (acknowledged {signed(oldest)} … {signed(newest)})"
+    return text
+
+
+def signed(value: float) -> str:
+    """Seconds from the injection: '+1.20 s', '−300 ms'."""
+    return ("−" if value < 0 else "+") + seconds(abs(value))
+
+
+def later_outage(outage: Outage) -> str:
+    """'later outage at +5.74 s for 10.0 ms' (or '..., not recovered')."""
+    lasted = "not recovered" if outage.duration_s is None else f"for {seconds(outage.duration_s)}"
+    return f"later outage at {signed(outage.start_s)} {lasted}"
+
+
+def notes(score: FaultScore, shown: tuple[str, ...] = ()) -> list[str]:
+    """What a reader must know beside the figures: overlaps, later outages, what was not measured
+    (except the metrics in `shown`, which the caller already shows with their reason)."""
+    lines = [f"overlapping with {o.fault}: {o.reason}" for o in score.overlapping]
+    lines += [later_outage(outage) for outage in score.later_outages]
+    lines += [
+        f"{metric} {not_measured(reason)}" for metric, reason in score.not_measured.items() if metric not in shown
+    ]
+    if score.lost_request_ids:
+        lines.append(f"lost request ids: {', '.join(score.lost_request_ids)}")
+    return lines
 
 
 def rto(score: FaultScore) -> str:
@@ -74,6 +150,11 @@ def rto(score: FaultScore) -> str:
 def fault_label(fault: FaultWindow) -> str:
     """'kill model-a'."""
     return f"{fault.type} {fault.target}"
+
+
+def inject_call(fault: FaultWindow) -> str:
+    """'inject call 120 ms'; '' when not recorded."""
+    return "" if fault.inject_call_s is None else f"inject call {seconds(fault.inject_call_s)}"
 
 
 def timestamp(epoch: float) -> str:
@@ -90,3 +171,9 @@ def span(start: float, end: float) -> str:
 def offset(epoch: float | None, start: float) -> str:
     """Seconds since the run started: '+12.3 s'."""
     return MISSING if epoch is None else f"+{epoch - start:.1f} s"
+
+
+def target(facts: TargetFacts) -> str:
+    """'shop-ml (attached), compose sha256 3f2a9c01b7e4'."""
+    attached = " (attached)" if facts.attach else ""
+    return f"{facts.name}{attached}, compose sha256 {(facts.compose_sha256 or '?')[:12]}"

@@ -25,6 +25,11 @@ FILTERS = {
     "slo_target": fmt.slo_target,
     "slo_measured": fmt.slo_measured,
     "rate": fmt.rate,
+    "ttd": fmt.ttd,
+    "signed": fmt.signed,
+    "later_outage": fmt.later_outage,
+    "inject_call": fmt.inject_call,
+    "unattributed": fmt.unattributed,
 }
 
 

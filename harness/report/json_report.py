@@ -2,7 +2,9 @@
 
 Each fault object carries its window fields (`type`, `target`, `injected_at`,
 `reverted_at`, ...) at its own level, and each SLO says `pass` rather than the
-model's `passed`.
+model's `passed`. A figure that was not measured is null, with the reason in the
+fault's `not_measured` (and in its SLO's `not_measured`); `overlapping` names the
+faults whose outage or losses could not be separated from this one's.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.result import RunResult
+from harness.result import RunResult, SLOResult
 
 
 def result_document(result: RunResult) -> dict[str, Any]:
@@ -21,13 +23,17 @@ def result_document(result: RunResult) -> dict[str, Any]:
         {
             **score.fault.model_dump(mode="json"),
             **score.model_dump(mode="json", exclude={"fault", "slos"}),
-            "slos": [
-                {**slo.model_dump(mode="json", exclude={"passed"}), "pass": slo.passed} for slo in score.slos
-            ],
+            "slos": [_slo(slo) for slo in score.slos],
         }
         for score in result.faults
     ]
+    if result.unattributed_loss is not None:
+        document["unattributed_loss"]["slo"] = _slo(result.unattributed_loss.slo)
     return document
+
+
+def _slo(slo: SLOResult) -> dict[str, Any]:
+    return {**slo.model_dump(mode="json", exclude={"passed"}), "pass": slo.passed}
 
 
 def write_result(result: RunResult, out_dir: Path | str) -> Path:

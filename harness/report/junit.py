@@ -33,6 +33,8 @@ def write_junit(results: Sequence[RunResult], path: Path | str) -> Path:
 def _suite(result: RunResult) -> ET.Element:
     cases = [_steady_state_case(result)]
     cases += [_slo_case(result.scenario, score, slo) for score in result.faults for slo in score.slos]
+    if result.unattributed_loss is not None:
+        cases.append(_unattributed_case(result))
     if result.verdict in ("aborted", "error"):
         cases.append(_run_case(result))
     suite = ET.Element(
@@ -53,6 +55,12 @@ def _suite(result: RunResult) -> ET.Element:
 def _properties(result: RunResult) -> ET.Element:
     properties = ET.Element("properties")
     values = {"backend": result.backend, "trial": result.trial, "verdict": result.verdict, "reason": result.reason}
+    if result.target is not None:
+        values |= {"target": result.target.name, "target_compose_sha256": result.target.compose_sha256 or ""}
+    for score in result.faults:
+        label = fmt.fault_label(score.fault)
+        values |= {f"{label}: {metric}": fmt.not_measured(why) for metric, why in score.not_measured.items()}
+        values |= {f"{label}: overlapping with {o.fault}": o.reason for o in score.overlapping}
     for name, value in values.items():
         ET.SubElement(properties, "property", name=name, value=str(value))
     return properties
@@ -83,9 +91,22 @@ def _slo_case(scenario: str, score: FaultScore, slo: SLOResult) -> ET.Element:
             f"{fmt.slo_miss(slo)}\n"
             f"fault: {fmt.fault_label(score.fault)}\n"
             f"RTO {fmt.rto(score)} (resolution {fmt.seconds(score.rto_resolution_s)}), "
-            f"TTD {fmt.seconds(score.ttd_s)}, "
-            f"{fmt.count(score.failed_requests)} of {fmt.count(score.requests)} requests failed"
+            f"TTD {fmt.ttd(score)}, "
+            f"{fmt.count(score.failed_requests)} of {fmt.count(score.requests)} requests failed, "
+            f"lost writes {fmt.lost_writes(score)}"
         )
+        failure.text += "".join(f"\n{note}" for note in fmt.notes(score))
+    return case
+
+
+def _unattributed_case(result: RunResult) -> ET.Element:
+    """'replica-kill: run: lost_writes': acknowledged writes lost outside every fault's reach."""
+    case = _case(result.scenario, f"{result.scenario}: run: lost_writes")
+    loss = result.unattributed_loss
+    if loss is not None and not loss.slo.passed:
+        message = fmt.unattributed_miss(loss)
+        failure = ET.SubElement(case, "failure", message=message, type="slo-missed")
+        failure.text = f"{message}\nlost request ids: {', '.join(loss.request_ids)}"
     return case
 
 

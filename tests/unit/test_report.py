@@ -112,7 +112,7 @@ def buckets() -> pd.DataFrame:
 def test_result_json_follows_the_contract(tmp_path: Path, failing: RunResult) -> None:
     document = json.loads(write_result(failing, tmp_path).read_text())
 
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["verdict"] == "fail"
     assert set(document["requests"]) == {"total", "ok", "failed", "probe", "locust"}
     fault = document["faults"][0]
@@ -120,7 +120,7 @@ def test_result_json_follows_the_contract(tmp_path: Path, failing: RunResult) ->
     assert "fault" not in fault
     assert (fault["type"], fault["target"], fault["injected_at"]) == ("kill", "model-a", START + 10)
     assert fault["rto_bracket_s"] == [6.95, 7.2]
-    assert [set(slo) for slo in fault["slos"]] == [{"name", "target", "measured", "pass", "unit"}] * 2
+    assert [set(slo) for slo in fault["slos"]] == [{"name", "target", "measured", "pass", "unit", "not_measured"}] * 2
     assert [slo["pass"] for slo in fault["slos"]] == [False, True]
     assert document["faults"][1]["rto_s"] is None
 
@@ -145,7 +145,7 @@ def test_junit_has_a_suite_per_run_and_a_case_per_slo(
     assert {case.get("classname") for case in suites[1].iter("testcase")} == {"replica-kill"}
     messages = [failure.get("message") for failure in suites[1].iter("failure")]
     assert messages[0] == "rto missed: target ≤ 5.00 s, measured 7.20 s"
-    assert messages[1] == "rto missed: target ≤ 5.00 s, not measured"
+    assert messages[1] == "rto missed: target ≤ 5.00 s, not recovered before the observation ended"
 
 
 def test_junit_reports_aborted_and_errored_runs(tmp_path: Path) -> None:

@@ -27,6 +27,8 @@ T0 = 1_700_000_000.0
 INJECT = T0 + 5.0
 RATE = 100.0
 FAST, SLOW = 0.01, 0.6
+REFUSED = 0.001
+"""A failed request's latency: connection refused is faster than any answer."""
 Interval = tuple[float, float]
 
 
@@ -76,7 +78,7 @@ def stream(
         records.append(
             Record(
                 sent_at=INJECT + offset,
-                latency_s=SLOW if within(offset, slow) else FAST,
+                latency_s=SLOW if within(offset, slow) else FAST if ok else REFUSED,
                 ok=ok,
                 status=200 if ok else 503,
                 error="" if ok else "no server available",
@@ -229,9 +231,10 @@ def test_slow_but_ok_is_unhealthy_when_latency_has_a_target(p95: float | None, e
     assert result.rto_s == pytest.approx(expected[1], abs=1e-6)
 
 
-def test_impact_after_a_healthy_start_is_measured_from_injection() -> None:
+def test_impact_after_a_stable_start_is_a_later_outage_not_the_rto() -> None:
     result = score(stream(15.0, failed=((6.0, 7.0),)), end_s=15.0)
-    assert result.rto_s == pytest.approx(7.0, abs=1e-6)
+    assert result.rto_s == 0.0
+    assert [(o.start_s, o.duration_s) for o in result.later_outages] == [pytest.approx((6.0, 1.0), abs=1e-6)]
 
 
 def test_the_cut_off_last_bucket_is_not_judged() -> None:
@@ -337,7 +340,7 @@ def test_fault_window_statistics_cover_probe_and_locust_inside_the_window() -> N
     assert result.requests == len(inside) == 300 + 120 + 120
     assert result.failed_requests == 100 + 80
     assert result.availability == pytest.approx(1 - 180 / 540)
-    expected = np.percentile(inside["latency_s"], [50, 95, 99])
+    expected = np.percentile(inside.loc[inside["ok"], "latency_s"], [50, 95, 99])  # failures are not answers
     assert [result.latency_p50_s, result.latency_p95_s, result.latency_p99_s] == pytest.approx(expected)
 
 
@@ -491,33 +494,180 @@ def test_request_totals() -> None:
     assert totals.model_dump() == {"total": 600 + 180, "ok": 550 + 177, "failed": 50 + 3, "probe": 600, "locust": 180}
 
 
-def test_rpo_is_injection_minus_the_oldest_lost_acknowledgement() -> None:
+
+
+# Latency of successful requests only
+
+
+def test_fast_failures_do_not_improve_the_latency_percentiles() -> None:
+    records = stream(3.0, failed=((0.0, 1.0),), slow=((1.0, 3.0),))  # a third fail fast, the rest are slow
+    result = score(records, end_s=3.0, slos=SLOs(latency={"p50": 0.25}))
+
+    assert result.failed_requests == 100
+    assert (result.latency_p50_s, result.latency_p95_s, result.latency_p99_s) == pytest.approx((SLOW,) * 3)
+    assert [(s.name, s.passed) for s in result.slos] == [("latency_p50", False)]
+    buckets = bucket_series(records_frame(records), INJECT, INJECT + 3.0, 1.0)
+    assert buckets["p50"].tolist()[1:] == pytest.approx([SLOW, SLOW])
+    assert buckets["p50"].isna().tolist() == [True, False, False], "nothing succeeded in the first second"
+
+
+def test_a_latency_slo_with_no_successful_request_is_not_measured_and_missed() -> None:
+    result = score(stream(3.0, failed=((0.0, 3.0),)), end_s=3.0, slos=SLOs(latency={"p95": 0.25}))
+
+    (p95,) = result.slos
+    assert (p95.measured, p95.passed) == (None, False)
+    assert p95.not_measured == "no request succeeded in the fault window"
+    assert overall_verdict([result], True, "")[1].endswith("not measured (no request succeeded in the fault window)")
+
+
+def bucket_with_a_tail(start: float, n: int = 50) -> list[Record]:
+    """n probes in one 0.25 s bucket: 40% fail fast; of the ok ones, 2 in 30 (6.7%) are slow."""
+    rows = []
+    for i in range(n):
+        ok = i >= 0.4 * n
+        latency = SLOW if i >= n - 2 else FAST if ok else REFUSED
+        sent = INJECT + start + i * 0.25 / n
+        status = 200 if ok else 503
+        rows.append(Record(sent, latency, ok, status, "", "", "", False, f"t{start}-{i}", None, None, "probe"))
+    return rows
+
+
+def test_the_healthy_bucket_p95_is_of_the_successful_probes() -> None:
+    # p95 of all 50 probes is fast (the slow two are 4%); of the 30 ok ones it is slow (6.7%)
+    records = [row for k in range(8) for row in bucket_with_a_tail(k * 0.25)]
+    records += [r for r in stream(12.0, rate=200) if r.sent_at >= INJECT + 2.0]
+    result = score(records, end_s=12.0, slos=SLOs(availability=0.5, latency={"p95": 0.25}))
+
+    assert result.rto_s == pytest.approx(2.0, abs=0.01)
+
+
+# Steady state
+
+
+@pytest.mark.parametrize(
+    ("failed", "reason"),
+    [
+        (((0.0, 3.0),), "availability 0% < 100% (no availability target: every request must succeed) (300 of 300"),
+        (((1.0, 1.01),), "availability 99.667% < 100% (no availability target: every request must succeed) (1 of"),
+    ],
+    ids=["all-failed", "one-failed"],
+)
+def test_check_steady_without_targets_needs_every_request_ok(failed: tuple[Interval, ...], reason: str) -> None:
+    ok, why = check_steady(records_frame(stream(3.0, failed=failed)), INJECT, INJECT + 3.0, SLOs())
+    assert not ok
+    assert why.startswith(reason)
+
+
+def test_check_steady_without_targets_passes_a_healthy_stack() -> None:
+    assert check_steady(records_frame(stream(3.0)), INJECT, INJECT + 3.0, SLOs()) == (True, "")
+
+
+def test_check_steady_latency_target_with_no_success_is_not_met() -> None:
+    frame = records_frame(stream(3.0, failed=((0.0, 3.0),)))
+    ok, why = check_steady(frame, INJECT, INJECT + 3.0, SLOs(availability=0.0, latency={"p95": 0.25}))
+    assert (ok, why) == (False, "latency p95 not measured: no request succeeded")
+
+
+# RPO and lost writes
+
+
+def lost(frame: pd.DataFrame, start_s: float, end_s: float) -> set[str]:
+    """The ids of the requests sent in [INJECT + start_s, INJECT + end_s)."""
+    sent = frame["sent_at"] - INJECT
+    return set(frame.loc[(sent >= start_s) & (sent < end_s), "request_id"])
+
+
+def score_losses(frame: pd.DataFrame, lost_ids: set[str], slos: SLOs) -> FaultScore:
+    losses = attribute_lost_writes(frame, lost_ids, [window()], observation_end=INJECT + 10)
+    return score_fault(frame, window(), slos, RATE, INJECT + 10, losses=losses.faults[0])
+
+
+def test_writes_lost_after_the_injection_are_the_rpo_and_fail_lost_writes() -> None:
+    frame = records_frame(stream(10.0))
+    scored = score_losses(frame, lost(frame, 1.0, 2.0), SLOs(rpo=0.5))  # split brain: acknowledged, then gone
+
+    assert scored.lost_writes == 100
+    assert scored.rpo_s == pytest.approx(0.99)  # the loss window: oldest to newest lost acknowledgement
+    assert scored.loss_window_s == pytest.approx((1.0 + FAST, 1.99 + FAST))
+    assert [(s.name, s.measured, s.passed) for s in scored.slos] == [
+        ("rpo", pytest.approx(0.99), False),
+        ("lost_writes", 100, False),
+    ]
+    assert overall_verdict([scored], True, "")[0] == "fail"
+
+
+def test_one_lost_write_fails_lost_writes_however_short_the_window() -> None:
+    frame = records_frame(stream(10.0))
+    one = {sorted(lost(frame, 2.0, 2.01)).pop()}
+    strict = score_losses(frame, one, SLOs(rpo=1.0))
+    assert (strict.lost_writes, strict.rpo_s) == (1, 0.0)
+    assert [(s.name, s.unit, s.passed) for s in strict.slos] == [("rpo", "s", True), ("lost_writes", "count", False)]
+    tolerant = score_losses(frame, one, SLOs(rpo=1.0, lost_writes=1))
+    assert all(s.passed for s in tolerant.slos)
+
+
+def test_rpo_of_writes_lost_just_before_the_injection() -> None:
     frame = records_frame(stream(10.0))
     # writes acknowledged in the 0.3 s before the injection never reached the replica
-    lost_ids = set(frame.loc[(frame["sent_at"] >= INJECT - 0.3) & (frame["sent_at"] < INJECT), "request_id"])
-    (acks,) = attribute_lost_writes(frame, lost_ids, [window()], observation_end=INJECT + 10)
-    scored = score_fault(frame, window(), SLOs(rpo=0.5), RATE, INJECT + 10, lost_acks=acks)
-    assert scored.lost_writes == len(lost_ids) == 30
+    scored = score_losses(frame, lost(frame, -0.3, 0.0), SLOs(rpo=0.5, lost_writes=30))
+    assert scored.lost_writes == 30
     assert scored.rpo_s == pytest.approx(0.3 - FAST)  # acknowledged when the answer arrived
-    assert [(slo.name, slo.passed) for slo in scored.slos] == [("rpo", True)]
+    assert [(slo.name, slo.passed) for slo in scored.slos] == [("rpo", True), ("lost_writes", True)]
 
 
-def test_no_lost_write_is_rpo_0_and_a_store_not_read_back_is_not_measured() -> None:
+def test_no_lost_write_is_rpo_0_and_passes() -> None:
     frame = records_frame(stream(10.0))
-    (acks,) = attribute_lost_writes(frame, set(), [window()], observation_end=INJECT + 10)
-    assert score_fault(frame, window(), SLOs(rpo=0.0), RATE, INJECT + 10, lost_acks=acks).rpo_s == 0.0
-    unread = score_fault(frame, window(), SLOs(rpo=1.0), RATE, INJECT + 10, lost_acks=None)
-    assert unread.lost_writes is None and unread.rpo_s is None
-    assert [(slo.name, slo.measured, slo.passed) for slo in unread.slos] == [("rpo", None, False)]
+    scored = score_losses(frame, set(), SLOs(rpo=0.0))
+    assert (scored.lost_writes, scored.rpo_s, scored.loss_window_s) == (0, 0.0, None)
+    assert [(s.name, s.passed) for s in scored.slos] == [("rpo", True), ("lost_writes", True)]
 
 
-def test_lost_writes_belong_to_the_first_fault_not_yet_over() -> None:
-    frame = records_frame(stream(20.0))
-    first = window(reverted_after=3.0)
-    second = FaultWindow(index=1, type="kill", target="redis-1", injected_at=INJECT + 8, reverted_at=INJECT + 12)
-    lost_ids = set(frame.loc[frame["sent_at"].between(INJECT - 1, INJECT + 15), "request_id"])
-    failed_ids = {"never-acknowledged"}
-    first_acks, second_acks = attribute_lost_writes(frame, lost_ids | failed_ids, [first, second], INJECT + 20)
-    assert first_acks.max() <= first.reverted_at < second_acks.min()
-    assert second_acks.max() > second.reverted_at, "after the last fault: the last fault's"
-    assert len(first_acks) + len(second_acks) == len(lost_ids)
+def test_a_store_not_read_back_is_not_measured_never_0_nor_a_pass() -> None:
+    frame = records_frame(stream(10.0))
+    unread = score_fault(frame, window(), SLOs(rpo=1.0), RATE, INJECT + 10, losses=None)
+    assert (unread.lost_writes, unread.rpo_s) == (None, None)
+    assert unread.not_measured["rpo"] == unread.not_measured["lost_writes"] == "the store was not read back"
+    assert [(s.name, s.measured, s.passed, s.not_measured) for s in unread.slos] == [
+        ("rpo", None, False, "the store was not read back")
+    ]
+    explicit = score_fault(frame, window(), SLOs(lost_writes=0), RATE, INJECT + 10, losses=None)
+    assert [(s.name, s.measured, s.passed) for s in explicit.slos] == [("lost_writes", None, False)]
+
+
+def test_no_acknowledged_write_is_not_measured_and_fails_lost_writes() -> None:
+    frame = records_frame(stream(10.0, failed=((-5.0, 10.0),)))
+    scored = score_losses(frame, set(), SLOs(rpo=1.0))
+    assert (scored.lost_writes, scored.rpo_s) == (None, None)
+    reason = "no write was acknowledged within this fault's reach"
+    assert [(s.name, s.passed, s.not_measured) for s in scored.slos] == [
+        ("rpo", False, reason),
+        ("lost_writes", False, reason),
+    ]
+
+
+def test_the_caller_says_why_a_metric_is_not_measured() -> None:
+    frame = records_frame(stream(10.0))
+    signals = pd.DataFrame([(INJECT + 1.0, "model-a", "DOWN")], columns=["t", "server", "state"])
+    reasons = {"ttd": "the target declares no down-signal for app-1", "rpo": "the target declares no store"}
+    scored = score_fault(
+        frame, window(), SLOs(rpo=1.0), RATE, INJECT + 10, signals, "model-a", losses=None, not_measured=reasons
+    )
+    assert (scored.ttd_s, scored.rpo_s, scored.lost_writes) == (None, None, None)
+    assert scored.not_measured == {**reasons, "lost_writes": "the target declares no store"}
+    assert [(s.name, s.passed, s.not_measured) for s in scored.slos] == [("rpo", False, "the target declares no store")]
+    assert overall_verdict([scored], True, "") == (
+        "fail",
+        "rpo missed on kill model-a: target ≤ 1.00 s, not measured (the target declares no store)",
+    )
+
+
+def test_without_a_signal_ttd_is_not_measured() -> None:
+    scored = score(stream(10.0), end_s=10.0)
+    assert scored.ttd_s is None and "ttd" in scored.not_measured
+
+
+def test_the_first_lost_request_ids_are_kept_oldest_first() -> None:
+    frame = records_frame(stream(10.0))
+    scored = score_losses(frame, lost(frame, 1.0, 2.0), SLOs())
+    expected = frame.loc[frame["sent_at"].between(INJECT + 1.0, INJECT + 1.195), "request_id"].tolist()
+    assert scored.lost_request_ids == expected and len(expected) == 20
