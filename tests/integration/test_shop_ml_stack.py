@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -38,6 +39,7 @@ STACK = REPO / "tests" / "stacks" / "shop-ml"
 PROJECT = "failover-shopml-test"
 SERVICES = ("lb", "app-1", "app-2", "db")
 ENTRY = "http://127.0.0.1:8088/v1/score"
+APP_2 = "http://127.0.0.1:9102"
 HEALTHY_WITHIN_S = 120.0
 
 @dataclass(frozen=True)
@@ -133,11 +135,11 @@ class ShopStack:
         assert len(containers) == 1, f"{service}: {len(containers)} containers"
         return containers[0]
 
-    def wait_healthy(self) -> float:
-        """Seconds until every service's healthcheck passes; fails with their states after HEALTHY_WITHIN_S."""
+    def wait_healthy(self, services: tuple[str, ...] = SERVICES) -> float:
+        """Seconds until the services' healthchecks pass; fails with their states after HEALTHY_WITHIN_S."""
         started = time.monotonic()
         while time.monotonic() - started < HEALTHY_WITHIN_S:
-            states = {service: self._health(service) for service in SERVICES}
+            states = {service: self._health(service) for service in services}
             if all(state == "healthy" for state in states.values()):
                 return time.monotonic() - started
             time.sleep(0.5)
@@ -158,11 +160,11 @@ class ShopStack:
         return set(output.decode().split())
 
 
-def score(body: dict[str, Any]) -> Answer:
-    """POST one body to the entry with a fresh X-Request-Id."""
+def score(body: dict[str, Any], url: str = ENTRY) -> Answer:
+    """POST one body (to the entry unless told) with a fresh X-Request-Id."""
     request_id = uuid.uuid4().hex
     request = urllib.request.Request(
-        ENTRY,
+        url,
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json", "X-Request-Id": request_id},
         method="POST",
@@ -229,6 +231,33 @@ def test_nginx_keeps_answering_when_a_replica_is_killed(stack: ShopStack) -> Non
     assert {a.upstream for a in answers} == {"app-2"}
     assert {a.request_id for a in answers} <= stack.stored_request_ids()
     print(f"\nafter killing app-1: {len(answers)} requests, all 200; slowest {max(latencies) * 1000:.0f} ms")
+
+
+@pytest.mark.integration
+@pytest.mark.compose
+def test_a_replica_answers_503_while_its_database_is_down_and_recovers_after(stack: ShopStack) -> None:
+    body = _payloads()[0]["body"]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # concurrent: the replica pools several connections
+        assert {a.status for a in pool.map(lambda _: score(body, f"{APP_2}/v1/score"), range(32))} == {200}
+    stack.container("db").kill()
+
+    assert score(body, f"{APP_2}/v1/score").status == 503
+    assert _status(f"{APP_2}/ping") == 503
+
+    stack.container("db").start()
+    stack.wait_healthy(("db",))
+    answers = [score(body, f"{APP_2}/v1/score") for _ in range(8)]  # its pooled connections died with the database
+    assert [a.status for a in answers] == [200] * 8
+    assert _status(f"{APP_2}/ping") == 200
+    assert {a.request_id for a in answers} <= stack.stored_request_ids()
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 @pytest.mark.integration
