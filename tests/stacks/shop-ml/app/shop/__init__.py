@@ -1,0 +1,1 @@
+"""shop-ml model server: scores 4-feature inputs and records every prediction in PostgreSQL."""
