@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BadInput, MissingBinary, UnknownService
-from harness.stack.base import StackSettings
 from harness.stack import local_plan
+from harness.stack.base import StackSettings
 from harness.stack.local_plan import find_executable, plan_stack
 from harness.stack.spec import StackSpec, interpolate, load_stack_spec, parse_duration
 
