@@ -42,6 +42,8 @@ bench: setup
 	$(PYTHON) tests/benchmarks/rto_calibration_bench.py
 	$(PYTHON) tests/benchmarks/scoring_bench.py
 	$(PYTHON) tests/benchmarks/locust_bench.py
+	$(PYTHON) tests/benchmarks/run_bench.py
+	$(PYTHON) tests/benchmarks/live_check_bench.py
 
 clean:
 	rm -rf $(VENV) .tools compose/image/.build

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` is impor
 
 from harness.load.locust_run import LocustRun  # noqa: E402
 from tests.integration._procs import wait_for  # noqa: E402
-from tests.integration.test_locust_run import FakeModelServer, serve  # noqa: E402
+from tests.integration.test_locust_run import FakeModelServer, _entry, serve  # noqa: E402
 
 WARM_UP_S = 1.0
 FIGURES = ("recording", "rate", "timeouts", "stop")
@@ -37,7 +37,7 @@ FIGURES = ("recording", "rate", "timeouts", "stop")
 
 def measure(url: str, workdir: Path, users: int, seconds: float, record: bool) -> dict[str, float]:
     """One unthrottled run; Locust's CPU is sampled after the warm-up, when all users run."""
-    run = LocustRun(url, workdir, users=users, rate=0, record=record)
+    run = LocustRun(_entry(url), workdir, users=users, rate=0, record=record)
     with run:
         locust = psutil.Process(run.pid)
         time.sleep(WARM_UP_S)
@@ -80,7 +80,7 @@ def recording_cost(args: argparse.Namespace) -> None:
 
 def rate_accuracy(workdir: Path, rate: float = 40, users: int = 4, seconds: float = 4) -> None:
     """The request rate a throttled run achieves once its users are spawned (after its first second)."""
-    with serve(FakeModelServer()) as url, LocustRun(url, workdir, users=users, rate=rate) as run:
+    with serve(FakeModelServer()) as url, LocustRun(_entry(url), workdir, users=users, rate=rate) as run:
         time.sleep(seconds)
     sent = [record["sent_at"] for record in run.records()]
     steady = [at for at in sent if at >= sent[0] + 1]
@@ -93,7 +93,7 @@ def timeout_latency(workdir: Path, timeout_s: float = 0.5, seconds: float = 2) -
     """The latency recorded for requests that time out against a server that does not answer."""
     app = FakeModelServer()
     app.mode = "stall"
-    with serve(app) as url, LocustRun(url, workdir, users=2, rate=4, timeout_s=timeout_s) as run:
+    with serve(app) as url, LocustRun(_entry(url), workdir, users=2, rate=4, timeout_s=timeout_s) as run:
         time.sleep(seconds)
     latencies = sorted(record["latency_s"] for record in run.records())
     print(f"{len(latencies)} requests timing out at {timeout_s:g} s: latency min {latencies[0]:.3f} s, "
@@ -105,7 +105,7 @@ def stop_time(workdir: Path, grace_s: float = 0.5) -> None:
     app = FakeModelServer()
     app.mode, app.stall_s = "stall", 60.0
     with serve(app) as url:
-        run = LocustRun(url, workdir, users=2, rate=10, timeout_s=60)
+        run = LocustRun(_entry(url), workdir, users=2, rate=10, timeout_s=60)
         run.stop_grace_s = grace_s
         run.start()
         wait_for(lambda: len(app.request_ids) > 0, 10, "a request in flight")

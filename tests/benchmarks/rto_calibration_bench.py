@@ -20,6 +20,7 @@ import statistics
 from harness.calibration import Calibration, measure_known_outage
 from harness.stack import StackSettings
 from harness.stack.local import LocalStack
+from harness.targets.reference import ReferenceTarget
 
 BUCKET_S = 0.25  # measure_known_outage's SLO bucket
 
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     args = parser.parse_args()
     stack = LocalStack(StackSettings(project="failover-bench-calibration"))
-    stack.up(progress=False)
+    ReferenceTarget(stack.settings).bring_up(stack, progress=False)
     errors = []
     try:
         for trial in range(1, args.trials + 1):

@@ -16,9 +16,11 @@ import subprocess
 import time
 from pathlib import Path
 
+from harness.load.entry import EntryPoint
 from harness.load.payloads import load_payloads
 from harness.load.probe import ProbeStream
 from harness.stack import StackSettings, open_stack
+from harness.targets.reference import ReferenceTarget
 
 REPO = Path(__file__).resolve().parents[2]
 BYPASS_TOXIPROXY = {
@@ -36,12 +38,12 @@ def cold_start(backend: str, extra_env: dict[str, str]) -> tuple[float, object]:
     stack = open_stack(backend, StackSettings(project="failover-bench", extra_env=extra_env))
     stack.down()
     started = time.perf_counter()
-    stack.up(progress=False)
+    ReferenceTarget(stack.settings).bring_up(stack, progress=False)
     return time.perf_counter() - started, stack
 
 
-def latency(gateway_url: str, rate: float, seconds: float) -> dict[str, float]:
-    with ProbeStream(gateway_url, load_payloads(), rate=rate, timeout_s=2.0) as probe:
+def latency(entry: EntryPoint, rate: float, seconds: float) -> dict[str, float]:
+    with ProbeStream(entry, load_payloads(entry.payloads), rate=rate, timeout_s=2.0) as probe:
         time.sleep(1.0)  # warm-up, discarded
         warm = len(probe.records())
         time.sleep(seconds)
@@ -77,7 +79,7 @@ def main() -> None:
         for label, env in (("toxiproxy", {}), ("bypassed", BYPASS_TOXIPROXY)):
             seconds, stack = cold_start(backend, env)
             try:
-                results[label] = latency(stack.endpoints().gateway_url, args.rate, args.seconds)  # type: ignore[attr-defined]
+                results[label] = latency(ReferenceTarget(stack.settings).entry, args.rate, args.seconds)  # type: ignore[attr-defined]
             finally:
                 stack.down()  # type: ignore[attr-defined]
             print(f"{backend:8s} {label:10s} cold start to healthy {seconds:5.1f} s")

@@ -15,6 +15,7 @@ import pytest
 from harness.calibration import measure_known_outage
 from harness.stack import StackSettings
 from harness.stack.local import LocalStack
+from harness.targets.reference import ReferenceTarget
 from tests.conftest import local_binaries_available, require
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FAILOVER_STATE_DIR", str(tmp_path_factory.mktemp("calibration-state")))
         stack = LocalStack(StackSettings(project="failover-test-calibration"))
-        stack.up(timeout_s=60, progress=False)
+        ReferenceTarget(stack.settings).bring_up(stack, progress=False, timeout_s=60)
         yield stack
         stack.down()
 

@@ -18,14 +18,24 @@ import pytest
 import uvicorn
 
 from harness.errors import BadInput, InfrastructureError
+from harness.load.entry import EntryPoint
 from harness.load.locust_run import LocustRun
-from harness.load.probe import RequestRecord
+from harness.load.payloads import DEFAULT_PAYLOADS
+from harness.records import RequestRecord
 from tests.integration._procs import HOST, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
 RECORD_FIELDS = {field.name for field in dataclasses.fields(RequestRecord)} | {"source"}
 PREDICTION = 3
+
+
+def _entry(url: str, payloads: Path = DEFAULT_PAYLOADS) -> EntryPoint:
+    """The fake server's entry point, declared like the reference stack's."""
+    return EntryPoint(
+        url=f"{url}/predict", payloads=payloads, prediction="prediction", served_by_header="X-Served-By",
+        model_version_header="X-Model-Version", degraded_header="X-Degraded",
+    )
 
 
 class FakeModelServer:
@@ -118,7 +128,7 @@ def locust_processes(run: LocustRun) -> list[psutil.Process]:
 
 
 def test_every_request_is_recorded_once(server: Server, tmp_path: Path) -> None:
-    run = LocustRun(server.url, tmp_path, users=4, rate=40)
+    run = LocustRun(_entry(server.url), tmp_path, users=4, rate=40)
     records = run_for(run, 4)
     stats = run.locust_stats()
 
@@ -140,7 +150,7 @@ def test_every_request_is_recorded_once(server: Server, tmp_path: Path) -> None:
 
 def test_503_answers_are_recorded_as_failures(server: Server, tmp_path: Path) -> None:
     server.app.mode = "fail"
-    run = LocustRun(server.url, tmp_path, users=2, rate=20)
+    run = LocustRun(_entry(server.url), tmp_path, users=2, rate=20)
     records = run_for(run, 2)
     stats = run.locust_stats()
 
@@ -150,7 +160,7 @@ def test_503_answers_are_recorded_as_failures(server: Server, tmp_path: Path) ->
 
 
 def test_an_unreachable_server_is_recorded_as_failures(tmp_path: Path) -> None:
-    run = LocustRun(f"http://{HOST}:{free_port()}", tmp_path, users=2, rate=20)
+    run = LocustRun(_entry(f"http://{HOST}:{free_port()}"), tmp_path, users=2, rate=20)
     records = run_for(run, 2)
     stats = run.locust_stats()
 
@@ -162,7 +172,7 @@ def test_an_unreachable_server_is_recorded_as_failures(tmp_path: Path) -> None:
 
 def test_a_stalled_server_is_recorded_as_timeouts(server: Server, tmp_path: Path) -> None:
     server.app.mode = "stall"
-    run = LocustRun(server.url, tmp_path, users=2, rate=4, timeout_s=0.5)
+    run = LocustRun(_entry(server.url), tmp_path, users=2, rate=4, timeout_s=0.5)
     records = run_for(run, 2)
 
     assert len(records) == run.locust_stats()["failures"] > 0
@@ -174,7 +184,7 @@ def test_relative_paths_work(server: Server, tmp_path: Path, monkeypatch: pytest
     monkeypatch.chdir(tmp_path)
     payloads = Path("payloads.jsonl")
     payloads.write_text('{"features": [0.0, 1.0], "label": 7}\n')
-    run = LocustRun(server.url, Path("run"), users=1, rate=10, payloads=payloads)
+    run = LocustRun(_entry(server.url, payloads), Path("run"), users=1, rate=10)
     records = run_for(run, 1)
 
     assert len(records) == run.locust_stats()["requests"] > 0
@@ -183,7 +193,7 @@ def test_relative_paths_work(server: Server, tmp_path: Path, monkeypatch: pytest
 
 
 def test_stop_leaves_no_locust_process(server: Server, tmp_path: Path) -> None:
-    run = LocustRun(server.url, tmp_path, users=2, rate=10)
+    run = LocustRun(_entry(server.url), tmp_path, users=2, rate=10)
     run.start()
     assert locust_processes(run)
     run.stop()
@@ -195,7 +205,7 @@ def test_stop_leaves_no_locust_process(server: Server, tmp_path: Path) -> None:
 
 def test_stop_kills_a_locust_that_does_not_exit_in_time(server: Server, tmp_path: Path) -> None:
     server.app.mode, server.app.stall_s = "stall", 60.0  # a graceful exit would wait for these answers
-    run = LocustRun(server.url, tmp_path, users=2, rate=10, timeout_s=60)
+    run = LocustRun(_entry(server.url), tmp_path, users=2, rate=10, timeout_s=60)
     run.stop_grace_s = 0.5
     run.start()
     wait_for(lambda: len(server.app.request_ids) > 0, 10, "a request in flight at the stalled server")
@@ -207,7 +217,7 @@ def test_stop_kills_a_locust_that_does_not_exit_in_time(server: Server, tmp_path
 
 def test_a_locust_that_cannot_start_raises_with_its_stderr(server: Server, tmp_path: Path) -> None:
     (tmp_path / "records.jsonl").mkdir()  # the locustfile cannot open its records file
-    run = LocustRun(server.url, tmp_path, users=1, rate=1)
+    run = LocustRun(_entry(server.url), tmp_path, users=1, rate=1)
 
     with pytest.raises(InfrastructureError, match="IsADirectoryError"):
         run.start()
@@ -216,7 +226,7 @@ def test_a_locust_that_cannot_start_raises_with_its_stderr(server: Server, tmp_p
 
 @pytest.mark.parametrize("host", ["notaurl", "127.0.0.1:8080", "http://127.0.0.1:notaport", "ftp://127.0.0.1:1"])
 def test_a_bad_host_is_rejected_before_starting(host: str, tmp_path: Path) -> None:
-    run = LocustRun(host, tmp_path, users=1, rate=1)
+    run = LocustRun(_entry(host), tmp_path, users=1, rate=1)
 
     with pytest.raises(BadInput, match="bad host URL"):
         run.start()
@@ -225,7 +235,7 @@ def test_a_bad_host_is_rejected_before_starting(host: str, tmp_path: Path) -> No
 
 def test_failing_record_writes_do_not_stop_the_run(server: Server, tmp_path: Path) -> None:
     (tmp_path / "records.jsonl").symlink_to("/dev/full")  # every flush fails: no space left
-    with LocustRun(server.url, tmp_path, users=2, rate=20) as run:
+    with LocustRun(_entry(server.url), tmp_path, users=2, rate=20) as run:
         wait_for(lambda: "request record flush failed" in run.stderr_path.read_text(), 10, "a failed flush logged")
         sent = len(server.app.request_ids)
         wait_for(lambda: len(server.app.request_ids) >= sent + 10, 10, "requests after the failed flush")
@@ -234,21 +244,21 @@ def test_failing_record_writes_do_not_stop_the_run(server: Server, tmp_path: Pat
 
 
 def test_records_leave_out_a_last_line_cut_short(tmp_path: Path) -> None:
-    run = LocustRun("http://127.0.0.1:1", tmp_path, users=1, rate=1)
+    run = LocustRun(_entry("http://127.0.0.1:1"), tmp_path, users=1, rate=1)
     run.records_path.write_text('{"sent_at": 2.0}\n{"sent_at": 1.0}\n{"sent_at": 3.')
 
     assert run.records() == [{"sent_at": 1.0}, {"sent_at": 2.0}]
 
 
 def test_zero_users_means_no_locust(tmp_path: Path) -> None:
-    with LocustRun("http://127.0.0.1:1", tmp_path, users=0, rate=10) as run:
+    with LocustRun(_entry("http://127.0.0.1:1"), tmp_path, users=0, rate=10) as run:
         assert run.pid is None
     assert run.records() == []
     assert run.locust_stats()["requests"] == 0
 
 
 def test_recording_can_be_disabled(server: Server, tmp_path: Path) -> None:
-    run = LocustRun(server.url, tmp_path, users=2, rate=20, record=False)
+    run = LocustRun(_entry(server.url), tmp_path, users=2, rate=20, record=False)
     records = run_for(run, 1)
 
     assert records == []

@@ -15,8 +15,14 @@ from harness.errors import StackNotHealthy
 from harness.load.payloads import load_payloads
 from harness.load.probe import ProbeStream
 from harness.stack import Stack, StackSettings, open_stack
+from harness.targets.reference import ReferenceTarget
 from tests.conftest import REPO, docker_available, local_binaries_available, require
-from tests.integration.stack_checks import flip_one_byte, haproxy_state, leftovers, wait_for
+from tests.integration.stack_checks import (
+    flip_one_byte,
+    haproxy_state,
+    leftovers,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 PROJECT = "failover-test"
@@ -44,7 +50,7 @@ def environment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 def stack(environment: dict) -> Iterator[Stack]:
     settings = StackSettings(project=PROJECT, fixtures_dir=environment["fixtures"])
     stack = open_stack(environment["backend"], settings)
-    stack.up(timeout_s=240, progress=False)
+    ReferenceTarget(settings).bring_up(stack, progress=False, timeout_s=240)
     yield stack
     stack.down()
 
@@ -77,7 +83,8 @@ def test_prediction_through_gateway_has_all_headers_and_is_stored(stack: Stack) 
 
 
 def test_killing_a_replica_under_load_fails_no_request(stack: Stack) -> None:
-    with ProbeStream(stack.endpoints().gateway_url, load_payloads(), rate=120, timeout_s=2.0) as probe:
+    entry = ReferenceTarget(stack.settings).entry
+    with ProbeStream(entry, load_payloads(entry.payloads), rate=120, timeout_s=2.0) as probe:
         wait_for(lambda: len(probe.records()) > 100, 10, "load to be flowing")
         stack.kill("model-a")
         wait_for(lambda: haproxy_state(stack, "model-a") == "DOWN", 5, "HAProxy to mark model-a DOWN")
@@ -142,9 +149,10 @@ def _answers(url: str) -> bool:
 def test_down_after_up_leaves_nothing(environment: dict, stack: Stack) -> None:
     stack.down()
     assert leftovers(stack, environment["root"] / "scratch", environment["state"]) == []
-    stack.up(timeout_s=240, progress=False)  # the module's stack, for any test after this one
+    # the module's stack, for any test after this one
+    ReferenceTarget(stack.settings).bring_up(stack, progress=False, timeout_s=240)
     states = {server: haproxy_state(stack, server) for server in ("model-a", "model-b", "model-fallback")}
-    assert set(states.values()) == {"UP"}, f"up returns once the gateway routes to its whole pool: {states}"
+    assert set(states.values()) == {"UP"}, f"the target is up once the gateway routes to its whole pool: {states}"
 
 
 def test_up_that_fails_half_way_leaves_nothing(environment: dict, stack: Stack) -> None:
