@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import docker
+import requests
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 from docker.models.networks import Network
@@ -30,6 +31,9 @@ SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 _PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _COMPOSE_TIMEOUT_S = 300
+_DOCKER_API_TIMEOUT_S = 60.0
+"""Every Docker API call gives up after this long (plus a stop's grace period): a wedged dockerd must not
+hang a revert. Not shorter: the image build streams through the same client and may be silent a while."""
 _DIRECT_STATES: dict[str, ServiceState] = {"running": "running", "paused": "paused", "restarting": "restarting"}
 _HEALTH: dict[str, Health] = {"healthy": "healthy", "unhealthy": "unhealthy", "starting": "starting"}
 _CLEAN_EXIT_CODES = (0, 143)
@@ -69,6 +73,7 @@ class ComposeStack(Stack):
     def client(self) -> docker.DockerClient:
         if self._client is None:
             self._client = docker_client()
+            self._client.api.timeout = _DOCKER_API_TIMEOUT_S
         return self._client
 
     # lifecycle
@@ -261,6 +266,8 @@ def _docker_call(what: str, call: Callable[..., Any], *args: Any, **kwargs: Any)
         return call(*args, **kwargs)
     except APIError as error:
         raise InfrastructureError(f"cannot {what}: {error.explanation or error}") from error
+    except requests.RequestException as error:  # a timeout, or the engine went away
+        raise InfrastructureError(f"cannot {what}: Docker did not answer: {error}") from error
 
 
 def _ignore_missing(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
