@@ -41,6 +41,7 @@ class FaultWindow(_Model):
     """Epoch seconds when the injection completed (the fault window starts)."""
     reverted_at: float | None
     """Epoch seconds when the revert completed; None if never reverted."""
+    inject_call_s: float | None = None
 
 
 class FaultScore(_Model):

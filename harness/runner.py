@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from harness.observe.sentinel_watch import SentinelWatch
 from harness.observe.store import missing_writes
 from harness.report import write_reports
 from harness.report.suite import SuiteRun
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InfrastructureError, describe_exception
 from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult
 from harness.scenario import Scenario, normalize_hop
 from harness.stack import Backend, Stack, StackSettings, open_stack
@@ -105,40 +106,61 @@ class ScenarioRun:
         self.out_dir = options.reports_dir / f"{stamp}-{scenario.name}{suffix}"
 
     def execute(self) -> RunResult:
-        """The run's result; an infrastructure failure becomes verdict 'error' (reported, not raised)."""
+        """The run's result. An infrastructure failure, any exception, or Ctrl-C/SIGTERM outside the
+        fault timeline (stack up, load start-up, store read-back, scoring) becomes verdict 'error'
+        (reported, not raised) after the clean-up; during the timeline an interrupt aborts the run."""
         started = time.time()
         journal = Journal(self.out_dir / "journal.jsonl")
         stack = open_stack(self.backend, self.options.settings)
         journal.write("run-start", **self._run_facts(stack))
-        timeline = Timeline(self.scenario.timeline, FaultContext(stack, stack.endpoints().toxiproxy_url), journal)
-        try:
-            observation = self._observe_then_clean_up(stack, timeline, journal)
-        except HarnessError as error:
-            return self._error_result(error, started)
-        return self._score(observation, timeline, started)
+        timeline = Timeline(self.scenario, FaultContext(stack, stack.endpoints().toxiproxy_url), journal)
+        self._stage = "start-up"
+        with interrupts_raise():
+            try:
+                observation = self._observe_then_clean_up(stack, timeline, journal)
+                self._stage = "scoring"
+                return self._score(observation, timeline, started)
+            except Exception as error:
+                with signals_ignored():
+                    return self._error_result(error, started)
 
     def _observe_then_clean_up(self, stack: Stack, timeline: Timeline, journal: Journal) -> Observation:
+        """Up, then observe; whatever happens (an exception, Ctrl-C, SIGTERM) every fault is then
+        reverted, the journal closed and the stack brought down, each step whatever the others raise.
+        A clean-up that failed after a good observation raises `InfrastructureError`."""
         try:
-            with interrupts_raise():
-                self.console.print(f"[bold]{self.scenario.name}[/]: bringing the stack up ({self.backend})")
-                stack.up(progress=self.console.is_terminal)
-                return self._observe(stack, timeline)
+            self._stage = "stack up"
+            self.console.print(f"[bold]{self.scenario.name}[/]: bringing the stack up ({self.backend})")
+            stack.up(progress=self.console.is_terminal)
+            self._stage = "the observation (load start-up, faults, store read-back)"
+            observation = self._observe(stack, timeline)
+        except BaseException as error:
+            trace = "" if isinstance(error, (HarnessError, RunInterrupted)) else traceback.format_exc()
+            journal.write("run-error", stage=self._stage, error=describe_exception(error), traceback=trace)
+            raise
         finally:
             with signals_ignored():  # a second Ctrl-C must not cut the clean-up short
-                clean = timeline.revert_all()
-                journal.write("run-end", reverted_everything=clean)
-                journal.close(everything_reverted=clean)
+                problems = timeline.revert_all()
+                reverted, down = not problems, False
                 if not self.options.keep_up:
-                    stack.down()
+                    try:
+                        stack.down()
+                        down = True
+                    except Exception as error:
+                        problems.append(f"the stack did not come down: {describe_exception(error)}")
+                journal.write("run-end", reverted_everything=reverted, stack_down=down, problems=problems)
+                journal.close(everything_reverted=reverted or down)  # a stack that is down keeps no fault
+        if problems:
+            raise InfrastructureError("clean-up failed: " + "; ".join(problems), "`failover heal` reverts what is left")
+        return observation
 
-    def _error_result(self, error: HarnessError, started: float) -> RunResult:
-        reason = f"{error.message} ({error.tip})" if error.tip else error.message
+    def _error_result(self, error: Exception, started: float) -> RunResult:
         result = RunResult(
             scenario=self.scenario.name,
             description=self.scenario.description,
             backend=self.backend,
             verdict="error",
-            reason=reason,
+            reason=self._error_reason(error),
             trial=self.trial,
             started_at=started,
             finished_at=time.time(),
@@ -148,6 +170,13 @@ class ScenarioRun:
         )
         write_reports(result, pd.DataFrame(), self.out_dir)
         return result
+
+    def _error_reason(self, error: Exception) -> str:
+        if isinstance(error, RunInterrupted):
+            return f"interrupted by {error} during {self._stage}: nothing was scored"
+        if isinstance(error, HarnessError):
+            return f"{error.message} ({error.tip})" if error.tip else error.message
+        return f"{describe_exception(error)} during {self._stage} (traceback in journal.jsonl)"
 
     def _run_facts(self, stack: Stack) -> dict[str, Any]:
         settings = stack.settings
