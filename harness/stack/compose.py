@@ -44,9 +44,12 @@ _CLEAN_EXIT_CODES = (0, 143)
 def compose_command() -> tuple[str, ...]:
     """`docker compose` (v2) when the plugin works, else `docker-compose` (v1)."""
     if shutil.which("docker"):
-        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return ("docker", "compose")
+        try:
+            probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False, timeout=30)
+            if probe.returncode == 0:
+                return ("docker", "compose")
+        except subprocess.TimeoutExpired:
+            pass  # a wedged plugin: try docker-compose (v1)
     if shutil.which("docker-compose"):
         return ("docker-compose",)
     raise MissingBinary(
