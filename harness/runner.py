@@ -110,8 +110,8 @@ class ScenarioRun:
         fault timeline (stack up, load start-up, store read-back, scoring) becomes verdict 'error'
         (reported, not raised) after the clean-up; during the timeline an interrupt aborts the run."""
         started = time.time()
+        stack = open_stack(self.backend, self.options.settings)  # bad settings: raised before anything is registered
         journal = Journal(self.out_dir / "journal.jsonl")
-        stack = open_stack(self.backend, self.options.settings)
         journal.write("run-start", **self._run_facts(stack))
         timeline = Timeline(self.scenario, FaultContext(stack, stack.endpoints().toxiproxy_url), journal)
         self._stage = "start-up"
