@@ -68,7 +68,7 @@ def heal(force: bool = False, forget: bool = False, sweep: Sequence[Stack] = ())
             continue
         try:
             done += sweep_stack(stack)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  (heal reports every failure and goes on; never a traceback)
             failed.append(f"{_name(stack)}: {describe_exception(error)}")
     return done, failed
 
@@ -84,10 +84,9 @@ def _heal_run(registration: Registration, force: bool, forget: bool, live: set[t
     run = _run_start(journal)
     name = f"run {run.get('run_id', '?')} ({run.get('scenario', '?')})"
     owner = registration.owner
-    if owner is not None and owner.alive():
-        if not force:
-            live.add((run.get("backend", ""), run.get("project", "")))
-            return [], [f"{name} is still going (pid {owner.pid}): left alone (`--force` reverts its faults)"]
+    if owner is not None and owner.alive() and not force:
+        live.add((run.get("backend", ""), run.get("project", "")))
+        return [], [f"{name} is still going (pid {owner.pid}): left alone (`--force` reverts its faults)"]
     done, failed = _revert_all(journal)
     if failed and forget:
         append_entry(journal, "run-forgotten", by="heal", problems=failed)
@@ -106,7 +105,7 @@ def _revert_all(journal: Path) -> Lines:
     for open_fault in open_faults(journal):
         try:
             done.append(revert_open_fault(open_fault))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  (a requests or Docker error of one fault must not stop the rest)
             failed.append(f"{open_fault.intent.get('describe', '?')}: {describe_exception(error)}")
     return done, failed
 
@@ -115,7 +114,7 @@ def _stack_gone_tip(run: dict[str, Any]) -> str:
     try:
         stack = open_stack(run["backend"], settings_from_run(run))
         gone = all(status.state == "missing" for status in stack.status())
-    except Exception:
+    except Exception:  # noqa: BLE001  (only a hint: unknown when the backend does not answer)
         return "retry once its stack answers, or `--forget` it"
     if gone:
         return "its stack is down, so none of its faults is left in effect: `failover heal --forget` drops it"

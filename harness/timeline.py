@@ -89,7 +89,7 @@ class Timeline:
         started = time.time()
         try:
             scheduled.fault.inject()
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  (any failure, even a bug, must end in a clean revert and 'error')
             self._failed(scheduled, "inject", error)
         scheduled.injected_at, scheduled.inject_call_s = started, time.time() - started
         self.journal.write("fault-injected", fault=scheduled.index, at=started, call_s=scheduled.inject_call_s)
@@ -99,7 +99,7 @@ class Timeline:
             return
         try:
             scheduled.fault.revert()
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  (as for inject: the other faults are still reverted)
             self._failed(scheduled, "revert", error)
         scheduled.reverted_at = time.time()
         self.journal.write("fault-reverted", fault=scheduled.index, at=scheduled.reverted_at)
