@@ -68,3 +68,20 @@ class UnknownService(BadInput):
             f"unknown service '{name}'",
             f"{hint}services of this stack: {', '.join(sorted(known))}",
         )
+
+
+class FaultFailed(InfrastructureError):
+    """A fault's inject or revert raised: the run ends in 'error' (exit 2), after every other fault is reverted."""
+
+    def __init__(self, verb: str, fault: str, error: BaseException) -> None:
+        super().__init__(
+            f"could not {verb} '{fault}': {describe_exception(error)}",
+            "the other faults were reverted (see journal.jsonl of the run); `failover heal` reverts whatever is left",
+        )
+
+
+def describe_exception(error: BaseException) -> str:
+    """One line for any exception: a HarnessError's own message, else the type and its text."""
+    if isinstance(error, HarnessError):
+        return error.message
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -4,6 +4,8 @@ A fault's intent is written (and fsynced) BEFORE it is injected and its revert
 after, so whatever kills the harness, the journal says what may still be
 broken. Every open journal is registered under the state directory until its
 run has reverted everything; `failover heal` works through the registrations.
+A registration names the journal and its owner (pid and process start time,
+so that a recycled pid is not mistaken for the run): heal leaves a live run alone.
 """
 
 from __future__ import annotations
@@ -17,11 +19,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from harness.stack.local import state_root
 
 
 def registry_dir() -> Path:
     return state_root() / "journals"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process that writes a journal."""
+
+    pid: int
+    started: float
+    """Its start time (epoch seconds, as psutil reports it)."""
+
+    @classmethod
+    def current(cls) -> Owner:
+        return cls(os.getpid(), psutil.Process().create_time())
+
+    def alive(self) -> bool:
+        """The same process (not a later one that got its pid) is still running."""
+        try:
+            process = psutil.Process(self.pid)
+            return process.create_time() == self.started and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
 
 
 class Journal:
@@ -30,11 +55,14 @@ class Journal:
     def __init__(self, path: Path, run_id: str | None = None) -> None:
         self.path = path
         self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.owner = Owner.current()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")
         self._registration = registry_dir() / self.run_id
         self._registration.parent.mkdir(parents=True, exist_ok=True)
-        self._registration.write_text(str(path.resolve()))
+        registration = {"journal": str(path.resolve()), "pid": self.owner.pid, "pid_started": self.owner.started}
+        self._registration.write_text(json.dumps(registration))
+        self.write("journal-open", pid=self.owner.pid, pid_started=self.owner.started)
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         entry = {"t": time.time(), "event": event, "run_id": self.run_id, **fields}
@@ -91,9 +119,30 @@ def open_faults(path: Path) -> list[OpenFault]:
     return [OpenFault(path, run, intent) for intent in intents.values()]
 
 
-def registered_journals() -> list[tuple[Path, Path]]:
-    """(registration file, journal path) for every run that has not confirmed a clean end."""
+@dataclass(frozen=True)
+class Registration:
+    """A run that has not confirmed a clean end."""
+
+    file: Path
+    journal: Path
+    owner: Owner | None
+    """None: registered by an older harness, which did not record it."""
+
+    def unregister(self) -> None:
+        self.file.unlink(missing_ok=True)
+
+
+def registrations() -> list[Registration]:
     directory = registry_dir()
     if not directory.exists():
         return []
-    return [(entry, Path(entry.read_text().strip())) for entry in sorted(directory.iterdir())]
+    return [_registration(entry) for entry in sorted(directory.iterdir())]
+
+
+def _registration(file: Path) -> Registration:
+    text = file.read_text().strip()
+    try:
+        fields = json.loads(text)
+        return Registration(file, Path(fields["journal"]), Owner(int(fields["pid"]), float(fields["pid_started"])))
+    except (ValueError, KeyError, TypeError):  # an older registration: the journal's path alone
+        return Registration(file, Path(text), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -28,9 +29,9 @@ from harness.load.entry import EntryPoint
 from harness.load.load_mix import LoadMix
 from harness.report import write_reports
 from harness.report.suite import SuiteRun
-from harness.errors import HarnessError
-from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult, TargetFacts
+from harness.errors import HarnessError, InfrastructureError, describe_exception
 from harness.observe.state_watch import StateWatch
+from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult, TargetFacts
 from harness.scenario import Scenario
 from harness.stack import Backend, Stack, StackSettings
 from harness.stack.spec import REPO_ROOT
@@ -108,41 +109,61 @@ class ScenarioRun:
         self.out_dir = options.reports_dir / f"{stamp}-{scenario.name}{suffix}"
 
     def execute(self) -> RunResult:
-        """The run's result; an infrastructure failure becomes verdict 'error' (reported, not raised)."""
+        """The run's result. An infrastructure failure, any exception, or Ctrl-C/SIGTERM outside the
+        fault timeline (stack up, load start-up, store read-back, scoring) becomes verdict 'error'
+        (reported, not raised) after the clean-up; during the timeline an interrupt aborts the run."""
         started = time.time()
+        stack = self.target.open_stack(self.backend, self.out_dir)  # bad settings: raised before anything is registered
         journal = Journal(self.out_dir / "journal.jsonl")
-        stack = self.target.open_stack(self.backend, self.out_dir)
         journal.write("run-start", **self._run_facts(stack))
-        timeline = Timeline(self.scenario.timeline, FaultContext(stack, self.target.toxiproxy_url), journal)
-        try:
-            observation = self._observe_then_clean_up(stack, timeline, journal)
-        except HarnessError as error:
-            return self._error_result(error, started)
-        return self._score(observation, timeline, started)
+        timeline = Timeline(self.scenario, FaultContext(stack, self.target.toxiproxy_url), journal)
+        self._stage = "start-up"
+        with interrupts_raise():
+            try:
+                observation = self._observe_then_clean_up(stack, timeline, journal)
+                self._stage = "scoring"
+                return self._score(observation, timeline, started)
+            except Exception as error:
+                with signals_ignored():
+                    return self._error_result(error, started)
 
     def _observe_then_clean_up(self, stack: Stack, timeline: Timeline, journal: Journal) -> Observation:
+        """Up, then observe; whatever happens (an exception, Ctrl-C, SIGTERM) every fault is then
+        reverted, the journal closed and the stack brought down, each step whatever the others raise.
+        A clean-up that failed after a good observation raises `InfrastructureError`."""
         try:
-            with interrupts_raise():
-                self.console.print(f"[bold]{self.scenario.name}[/]: bringing the stack up ({self.backend})")
-                self.target.bring_up(stack, progress=self.console.is_terminal)
-                return self._observe(stack, timeline)
+            self._stage = "stack up"
+            self.console.print(f"[bold]{self.scenario.name}[/]: bringing the stack up ({self.backend})")
+            self.target.bring_up(stack, progress=self.console.is_terminal)
+            self._stage = "the observation (load start-up, faults, store read-back)"
+            observation = self._observe(stack, timeline)
+        except BaseException as error:
+            trace = "" if isinstance(error, (HarnessError, RunInterrupted)) else traceback.format_exc()
+            journal.write("run-error", stage=self._stage, error=describe_exception(error), traceback=trace)
+            raise
         finally:
             with signals_ignored():  # a second Ctrl-C must not cut the clean-up short
-                clean = timeline.revert_all()
-                journal.write("run-end", reverted_everything=clean)
-                journal.close(everything_reverted=clean)
+                problems = timeline.revert_all()
+                reverted, down = not problems, False
                 if not self.options.keep_up:
-                    self.target.tear_down(stack)
+                    try:
+                        down = self.target.tear_down(stack)
+                    except Exception as error:
+                        problems.append(f"the stack did not come down: {describe_exception(error)}")
+                journal.write("run-end", reverted_everything=reverted, stack_down=down, problems=problems)
+                journal.close(everything_reverted=reverted or down)  # a stack that is down keeps no fault
+        if problems:
+            raise InfrastructureError("clean-up failed: " + "; ".join(problems), "`failover heal` reverts what is left")
+        return observation
 
-    def _error_result(self, error: HarnessError, started: float) -> RunResult:
-        reason = f"{error.message} ({error.tip})" if error.tip else error.message
+    def _error_result(self, error: Exception, started: float) -> RunResult:
         result = RunResult(
             scenario=self.scenario.name,
             description=self.scenario.description,
             backend=self.backend,
             target=TargetFacts(**self.target.facts()),
             verdict="error",
-            reason=reason,
+            reason=self._error_reason(error),
             trial=self.trial,
             started_at=started,
             finished_at=time.time(),
@@ -152,6 +173,13 @@ class ScenarioRun:
         )
         write_reports(result, pd.DataFrame(), self.out_dir)
         return result
+
+    def _error_reason(self, error: Exception) -> str:
+        if isinstance(error, RunInterrupted):
+            return f"interrupted by {error} during {self._stage}: nothing was scored"
+        if isinstance(error, HarnessError):
+            return f"{error.message} ({error.tip})" if error.tip else error.message
+        return f"{describe_exception(error)} during {self._stage} (traceback in journal.jsonl)"
 
     def _run_facts(self, stack: Stack) -> dict[str, Any]:
         settings = stack.settings
@@ -190,7 +218,11 @@ class ScenarioRun:
             observation_end = time.time()  # the last moment load was sent: later buckets would be empty
             load.stop()
             records = load.frame()
-            missing, unread = self._read_store_back(records)
+            try:
+                missing, unread = self._read_store_back(records)
+            except RunInterrupted as interrupt:  # what was measured so far is still scored
+                missing, unread = None, f"interrupted by {interrupt} during the store read-back"
+                aborted = aborted or unread
         rows = [row for watcher in watchers for row in watcher.rows()]
         return Observation(
             records=records,
@@ -242,7 +274,7 @@ class ScenarioRun:
         start = time.monotonic()
         end_s = scenario.end_of_faults()
         events = timeline.events(end_s)
-        deadline = max(end_s + scenario.observe_after, scenario.load.duration or 0.0)
+        deadline = timeline.load_end_s(end_s)
         next_check = start
         while events or time.monotonic() - start < deadline:
             elapsed = time.monotonic() - start

@@ -168,5 +168,7 @@ class Scenario(_Strict):
         return self
 
     def end_of_faults(self) -> float:
-        """Seconds after the steady-state check when the last fault is reverted."""
+        """Seconds after the steady-state check of the last timed event: a timed fault's revert,
+        or the injection of a fault without `duration` (which lasts until the load ends,
+        `observe_after` later at the earliest)."""
         return max(fault.at + (fault.duration or 0.0) for fault in self.timeline)

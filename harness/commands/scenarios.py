@@ -11,7 +11,7 @@ import typer
 from harness.commands.options import BackendOption, GatewayPort, ProjectOption, StatsPort, ToxiproxyPort, console
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SLO_MISSED, BadInput, HarnessError
 from harness.scenario import Scenario
-from harness.stack import StackSettings
+from harness.stack import Stack, StackSettings
 from harness.stack.spec import REPO_ROOT
 from harness.targets import Target, resolve_target
 
@@ -134,17 +134,43 @@ def list_command(
         console.print(f"{shown}: {summarize(scenario)}", highlight=False, soft_wrap=True)
 
 
-def heal_command() -> None:
-    """Revert every fault a killed or crashed harness left behind, from the run journals."""
+def heal_command(
+    project: ProjectOption = "failover",
+    backend: Annotated[Optional[str], typer.Option("--backend", "-b", help="Sweep only this backend's stack (default: local, and compose when Docker answers).")] = None,
+    toxiproxy_port: ToxiproxyPort = 8474,
+    force: Annotated[bool, typer.Option(help="Also revert the faults of runs whose harness is still running.")] = False,
+    forget: Annotated[bool, typer.Option(help="Drop runs that cannot be healed (stack gone, journal deleted).")] = False,
+) -> None:
+    """Revert every fault a killed or crashed harness left behind: from the run journals, then on the
+    project's stack by the `failover-` toxic prefix and the backend's own records (compose labels)."""
     from harness.heal import heal
 
-    done, failed = heal()
+    if backend not in (None, "local", "compose"):
+        raise BadInput(f"unknown backend '{backend}'", "use --backend local or --backend compose")
+    settings = StackSettings(project=project, toxiproxy_port=toxiproxy_port)
+    done, failed = heal(force=force, forget=forget, sweep=_stacks_to_sweep(backend, settings))
     for line in done:
         console.print(f"[green]healed[/] {line}")
     if failed:
-        raise HarnessError("could not revert: " + "; ".join(failed), "is the stack still up? retry, or bring it down")
+        raise HarnessError("not healed: " + "; ".join(failed), "is the stack still up? retry, or see the options: failover heal --help")
     if not done:
         console.print("nothing to heal")
+
+
+def _stacks_to_sweep(backend: str | None, settings: StackSettings) -> list[Stack]:
+    """The named backend's stack; by default the local one, and the compose one when Docker is there."""
+    from harness.errors import DockerUnavailable, MissingBinary
+    from harness.stack import open_stack
+
+    if backend is not None:
+        return [open_stack(backend, settings)]  # type: ignore[arg-type]
+    stacks = [open_stack("local", settings)]
+    try:
+        compose = open_stack("compose", settings)
+        compose.status()
+    except (DockerUnavailable, MissingBinary):
+        return stacks
+    return [*stacks, compose]
 
 
 def register_scenario_commands(app: typer.Typer) -> None:

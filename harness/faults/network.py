@@ -5,13 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from toxiproxy.api import APIConsumer
-from toxiproxy.exceptions import NotFound
-from toxiproxy.proxy import Proxy
-from toxiproxy.server import Toxiproxy
-
 from harness.errors import InfrastructureError
 from harness.faults.base import FaultContext, register
+from harness.faults.toxiproxy_client import NotFound, Proxy, ToxicExists, ToxiproxyClient
 from harness.scenario import Fault as FaultSpec
 from harness.scenario import normalize_hop
 
@@ -19,21 +15,19 @@ TOXIC_PREFIX = "failover-"
 """Every toxic the harness adds is named with this prefix, so `heal` can find leftovers."""
 
 
-def toxiproxy_api(url: str) -> Toxiproxy:
-    """The toxiproxy-python client pointed at `url` (its API consumer is process-global)."""
+def toxiproxy_api(url: str) -> ToxiproxyClient:
+    """A client of the Toxiproxy API at `url` (every call with a timeout)."""
     parts = urlsplit(url)
-    APIConsumer.host, APIConsumer.port = parts.hostname or "127.0.0.1", parts.port or 8474
-    return Toxiproxy()
+    return ToxiproxyClient(f"http://{parts.hostname or '127.0.0.1'}:{parts.port or 8474}")
 
 
 def proxy(url: str, name: str) -> Proxy:
     try:
-        found = toxiproxy_api(url).get_proxy(name)
-    except OSError as error:
-        raise InfrastructureError(f"Toxiproxy at {url} is not reachable: {error}", "is the stack up?") from error
-    if found is None:
-        raise InfrastructureError(f"Toxiproxy has no proxy '{name}'", "check the hop name against the stack's proxies")
-    return found
+        return toxiproxy_api(url).get_proxy(name)
+    except NotFound:
+        raise InfrastructureError(
+            f"Toxiproxy has no proxy '{name}'", "check the hop name against the stack's proxies"
+        ) from None
 
 
 @dataclass
@@ -50,9 +44,13 @@ class Toxic:
         return f"{TOXIC_PREFIX}{self.kind}"
 
     def inject(self) -> None:
-        proxy(self.toxiproxy_url, self.hop).add_toxic(
-            type=self.kind, name=self.toxic_name, stream="downstream", attributes=self.attributes
-        )
+        """Add the toxic; one of the same name (left by a crashed run) is replaced."""
+        target = proxy(self.toxiproxy_url, self.hop)
+        try:
+            target.add_toxic(self.toxic_name, self.kind, self.attributes)
+        except ToxicExists:
+            target.destroy_toxic(self.toxic_name)
+            target.add_toxic(self.toxic_name, self.kind, self.attributes)
 
     def revert(self) -> None:
         try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import requests
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 from docker.models.networks import Network
@@ -31,6 +32,9 @@ SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 _PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _COMPOSE_TIMEOUT_S = 300
+_DOCKER_API_TIMEOUT_S = 60.0
+"""Every Docker API call gives up after this long (plus a stop's grace period): a wedged dockerd must not
+hang a revert. Not shorter: the image build streams through the same client and may be silent a while."""
 _DIRECT_STATES: dict[str, ServiceState] = {"running": "running", "paused": "paused", "restarting": "restarting"}
 _HEALTH: dict[str, Health] = {"healthy": "healthy", "unhealthy": "unhealthy", "starting": "starting"}
 _CLEAN_EXIT_CODES = (0, 143)
@@ -41,9 +45,12 @@ _CLEAN_EXIT_CODES = (0, 143)
 def compose_command() -> tuple[str, ...]:
     """`docker compose` (v2) when the plugin works, else `docker-compose` (v1)."""
     if shutil.which("docker"):
-        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return ("docker", "compose")
+        try:
+            probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False, timeout=30)
+            if probe.returncode == 0:
+                return ("docker", "compose")
+        except subprocess.TimeoutExpired:
+            pass  # a wedged plugin: try docker-compose (v1)
     if shutil.which("docker-compose"):
         return ("docker-compose",)
     raise MissingBinary(
@@ -70,6 +77,7 @@ class ComposeStack(Stack):
     def client(self) -> docker.DockerClient:
         if self._client is None:
             self._client = docker_client()
+            self._client.api.timeout = _DOCKER_API_TIMEOUT_S
         return self._client
 
     # lifecycle
@@ -267,6 +275,8 @@ def _docker_call(what: str, call: Callable[..., Any], *args: Any, **kwargs: Any)
         return call(*args, **kwargs)
     except APIError as error:
         raise InfrastructureError(f"cannot {what}: {error.explanation or error}") from error
+    except requests.RequestException as error:  # a timeout, or the engine went away
+        raise InfrastructureError(f"cannot {what}: Docker did not answer: {error}") from error
 
 
 def _ignore_missing(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

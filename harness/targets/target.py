@@ -137,9 +137,12 @@ class Target(ABC):
             self.tear_down(stack)
             raise
 
-    def tear_down(self, stack: Stack) -> None:
-        if not self.spec.attach:
-            stack.down()
+    def tear_down(self, stack: Stack) -> bool:
+        """Bring the stack down unless attached; whether it went down (a stack that is down keeps no fault)."""
+        if self.spec.attach:
+            return False
+        stack.down()
+        return True
 
     def wait_ready(self, timeout_s: float | None = None) -> None:
         """Until every pollable signal says UP and the entry answers one payload.
