@@ -37,13 +37,17 @@ def settings_from_run(run: dict[str, Any]) -> StackSettings:
         gateway_port=run["gateway_port"],
         stats_port=run["stats_port"],
         toxiproxy_port=run["toxiproxy_port"],
+        override_files=tuple(Path(path) for path in run.get("override_files", ())),
+        reference_image=run.get("reference_image", True),
+        build=run.get("build", False),
     )
 
 
 def revert_open_fault(open_fault: OpenFault) -> str:
     run = open_fault.run
     stack = open_stack(run["backend"], settings_from_run(run))
-    context = FaultContext(stack, stack.endpoints().toxiproxy_url)
+    toxiproxy_url = run.get("toxiproxy_url") or stack.endpoints().toxiproxy_url
+    context = FaultContext(stack, toxiproxy_url, run.get("proxies", {}))
     fault = build_fault(FaultSpec.model_validate(open_fault.intent["spec"]), context)
     fault.revert()
     append_entry(open_fault.journal, "fault-reverted", fault=open_fault.intent["fault"], by="heal")

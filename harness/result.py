@@ -44,7 +44,7 @@ class FaultWindow(_Model):
     parameters: dict[str, float | str | None] = {}
     """The fault's settings; numbers are durations in seconds (latency, jitter, timeout)."""
     injected_at: float
-    """Epoch seconds when the injection started (the call's own duration is `inject_call_s`) (the fault window starts)."""
+    """Epoch seconds when the injection started: the fault window opens (the call takes `inject_call_s`)."""
     reverted_at: float | None
     """Epoch seconds when the revert completed; None if never reverted."""
     inject_call_s: float | None = None

@@ -116,7 +116,8 @@ class ScenarioRun:
         stack = self.target.open_stack(self.backend, self.out_dir)  # bad settings: raised before anything is registered
         journal = Journal(self.out_dir / "journal.jsonl")
         journal.write("run-start", **self._run_facts(stack))
-        timeline = Timeline(self.scenario, FaultContext(stack, self.target.toxiproxy_url), journal)
+        context = FaultContext(stack, self.target.toxiproxy_url, self.target.proxy_names())
+        timeline = Timeline(self.scenario, context, journal)
         self._stage = "start-up"
         with interrupts_raise():
             try:
@@ -193,6 +194,10 @@ class ScenarioRun:
             "stats_port": settings.stats_port,
             "toxiproxy_port": settings.toxiproxy_port,
             "override_files": [str(path) for path in settings.override_files],
+            "reference_image": settings.reference_image,
+            "build": settings.build,
+            "toxiproxy_url": self.target.toxiproxy_url,
+            "proxies": self.target.proxy_names(),
             "target": self.target.facts(),
         }
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from harness.errors import BadInput
 from harness.scenario import Fault as FaultSpec
+from harness.scenario import normalize_hop
 from harness.stack import Stack
 
 
@@ -28,6 +29,12 @@ class FaultContext:
 
     stack: Stack
     toxiproxy_url: str
+    proxies: Mapping[str, str] = field(default_factory=dict)
+    """Hop (as `normalize_hop` writes it) -> Toxiproxy proxy name, where the target names it otherwise."""
+
+    def proxy(self, hop: str) -> str:
+        name = normalize_hop(hop)
+        return self.proxies.get(name, name)
 
 
 FaultFactory = Callable[[FaultSpec, FaultContext], Fault]

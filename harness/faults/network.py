@@ -9,7 +9,6 @@ from harness.errors import InfrastructureError
 from harness.faults.base import FaultContext, register
 from harness.faults.toxiproxy_client import NotFound, Proxy, ToxicExists, ToxiproxyClient
 from harness.scenario import Fault as FaultSpec
-from harness.scenario import normalize_hop
 
 TOXIC_PREFIX = "failover-"
 """Every toxic the harness adds is named with this prefix, so `heal` can find leftovers."""
@@ -87,14 +86,14 @@ def _ms(seconds: float | None) -> int:
 @register("latency")
 def _latency(spec: FaultSpec, context: FaultContext) -> Toxic:
     attributes = {"latency": _ms(spec.latency), "jitter": _ms(spec.jitter)}
-    return Toxic(context.toxiproxy_url, normalize_hop(spec.target), "latency", attributes)
+    return Toxic(context.toxiproxy_url, context.proxy(spec.target), "latency", attributes)
 
 
 @register("timeout")
 def _timeout(spec: FaultSpec, context: FaultContext) -> Toxic:
-    return Toxic(context.toxiproxy_url, normalize_hop(spec.target), "timeout", {"timeout": _ms(spec.timeout)})
+    return Toxic(context.toxiproxy_url, context.proxy(spec.target), "timeout", {"timeout": _ms(spec.timeout)})
 
 
 @register("partition")
 def _partition(spec: FaultSpec, context: FaultContext) -> Partition:
-    return Partition(context.toxiproxy_url, normalize_hop(spec.target))
+    return Partition(context.toxiproxy_url, context.proxy(spec.target))

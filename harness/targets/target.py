@@ -76,11 +76,9 @@ class Target(ABC):
         """The hops faults may touch, as Toxiproxy proxy names."""
         return {normalize_hop(name) for name in self.spec.hops}
 
-    def proxy_name(self, hop: str) -> str:
-        for name, declared in self.spec.hops.items():
-            if normalize_hop(name) == normalize_hop(hop):
-                return declared.proxy or normalize_hop(name)
-        return normalize_hop(hop)
+    def proxy_names(self) -> dict[str, str]:
+        """Hop -> the Toxiproxy proxy faults on it act on (the hop's own name unless the target says)."""
+        return {normalize_hop(name): hop.proxy or normalize_hop(name) for name, hop in self.spec.hops.items()}
 
     # what it says about itself
 
