@@ -10,6 +10,7 @@ import uvicorn
 
 from .app import create_app
 from .config import ConfigError, Settings
+from .wire import OneWritePerResponse
 
 KEEP_ALIVE_SECONDS = 5
 
@@ -29,6 +30,7 @@ def main() -> None:
         host=settings.listen.host,
         port=settings.listen.port,
         workers=1,
+        http=OneWritePerResponse,
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         log_config=None,
