@@ -47,7 +47,10 @@ _YAML_TIP = (
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with a file; `field` is a dotted path such as `timeline[0].at` ('' for the file)."""
+    """One thing wrong with a file; `field` is a dotted path such as `timeline[0].at` ('' for the file).
+
+    Line 0: the file as a whole (it cannot be read).
+    """
 
     line: int
     field: str
@@ -55,7 +58,7 @@ class Problem:
     tip: str = dataclasses.field(default="", compare=False)
 
     def render(self, file: Path) -> str:
-        where = f"{file}:{self.line}: "
+        where = f"{file}:{self.line}: " if self.line else f"{file}: "
         return f"{where}{self.field}: {self.message}" if self.field else where + self.message
 
 
@@ -211,7 +214,8 @@ def _text(path: Path) -> str:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise BadInput(f"{path}: cannot read it: {error.strerror}", "check the path and its permissions") from None
+        problem = Problem(0, "", f"cannot read it: {error.strerror}", "check the path and its permissions")
+        raise FileProblems(path, [problem]) from None
     if len(raw) > MAX_FILE_BYTES:
         message = f"larger than {MAX_FILE_BYTES // 1000} kB: refused, as reading it would take long"
         tip = "a file like this is a few kilobytes: is it the right file?"

@@ -87,6 +87,12 @@ def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     assert f"nested more than {MAX_DEPTH} levels deep" in _refused(deeper).message
 
 
+def test_an_unreadable_file_is_a_file_problem(tmp_path: Path) -> None:
+    with pytest.raises(FileProblems) as caught:
+        read_yaml(tmp_path / "missing.yaml")
+    assert caught.value.message == f"{tmp_path / 'missing.yaml'}: cannot read it: No such file or directory"
+
+
 def test_a_huge_file_is_refused_unread(tmp_path: Path) -> None:
     huge = _file(tmp_path, "# padding\n" * (MAX_FILE_BYTES // 10 + 1))
     problem = _refused(huge)
