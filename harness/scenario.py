@@ -8,14 +8,21 @@ Durations are written like `250ms`, `30s`, `1m`; fractions like `99.9%`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from harness.yaml_model import Tip, field_missing, field_not_allowed
 
 _DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)\s*$")
 _UNIT_SECONDS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_RUN_S = 24 * 3600.0
+RUN_LIMIT_WHY = (
+    "no run may last longer, as every request is kept in memory until the run is scored "
+    "(a day at 100 probes/s is 8.6 million); a failover test lasts minutes, so this is most likely a wrong unit"
+)
 
 
 def parse_duration(value: Any) -> float:
@@ -44,13 +51,54 @@ def parse_fraction(value: Any) -> float:
     return number
 
 
+def format_duration(value: float) -> str:
+    """0.25 -> '250ms', 120 -> '2m', 7200 -> '2h', 90 -> '90s'."""
+    if 0 < value < 1:
+        return f"{value * 1000:g}ms"
+    if 3600 <= value <= MAX_RUN_S and value % 3600 == 0:
+        return f"{value / 3600:g}h"
+    if 60 <= value <= MAX_RUN_S and value % 60 == 0:
+        return f"{value / 60:g}m"
+    return f"{value:g}s"
+
+
+def at_most(limit: float, why: str, show: Callable[[float], str] = "{:g}".format) -> AfterValidator:
+    """An upper bound whose error says why it is there (pydantic's `le` cannot)."""
+
+    def check(value: float) -> float:
+        if value > limit:
+            raise ValueError(f"{show(value)} is more than {show(limit)}: {why}")
+        return value
+
+    return AfterValidator(check)
+
+
+def at_least(limit: float, why: str, show: Callable[[float], str] = "{:g}".format) -> AfterValidator:
+    def check(value: float) -> float:
+        if value < limit:
+            raise ValueError(f"{show(value)} is less than {show(limit)}: {why}")
+        return value
+
+    return AfterValidator(check)
+
+
 def normalize_hop(target: str) -> str:
     """'gateway->model-a' -> 'gateway-model-a', the Toxiproxy proxy's name."""
     return target.replace("->", "-").strip()
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, allow_inf_nan=False)]
-Fraction = Annotated[float, BeforeValidator(parse_fraction)]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    Field(ge=0, allow_inf_nan=False),
+    at_most(MAX_RUN_S, RUN_LIMIT_WHY, format_duration),
+    Tip("durations look like 250ms, 30s or 2m (a bare number is seconds)"),
+]
+Fraction = Annotated[
+    float,
+    BeforeValidator(parse_fraction),
+    Tip("percentages look like 99.9% (from 0% to 100%); a bare number is a fraction such as 0.999"),
+]
 MIN_PROBES_PER_BUCKET = 5
 FaultAction = Literal["kill", "stop", "pause", "latency", "timeout", "partition"]
 
@@ -64,13 +112,26 @@ class StackRef(_Strict):
     """None: the target's own default (local for the reference stack, compose for a user's)."""
 
 
+_ONE_LOCUST = "Locust runs as one process here: beyond that it measures itself, not the stack"
+
+
 class Load(_Strict):
-    users: int = Field(10, ge=0, description="closed-loop Locust users (0: probes only)")
-    rate: float = Field(50.0, ge=0, description="Locust's total target rate, requests/s")
+    users: Annotated[int, at_most(1000, _ONE_LOCUST)] = Field(
+        10, ge=0, description="closed-loop Locust users (0: probes only)"
+    )
+    rate: Annotated[float, at_most(5000, _ONE_LOCUST)] = Field(
+        50.0, ge=0, allow_inf_nan=False, description="Locust's total target rate, requests/s"
+    )
     payloads: Path | None = None
-    """Overrides the target's `entry.payloads`; relative to the scenario file."""
-    probe_rate: float = Field(100.0, gt=0, le=1000, description="open-loop probe rate, requests/s")
-    probe_timeout: Duration = 1.0
+    """Overrides the target's `entry.payloads`; relative to the scenario file's folder (the loader makes it absolute)."""
+    probe_rate: Annotated[
+        float, at_most(1000, "the probe stream is one process: faster, it falls behind its own schedule")
+    ] = Field(100.0, gt=0, allow_inf_nan=False, description="open-loop probe rate, requests/s")
+    probe_timeout: Annotated[
+        Duration,
+        at_least(0.01, "even a healthy stack takes milliseconds to answer: every probe would fail", format_duration),
+        at_most(10.0, "a probe is a health check; in an outage each one holds a connection that long", format_duration),
+    ] = 1.0
     duration: Duration | None = None
     """Load time after the steady-state check (the timeline's clock; faults start before it);
     default and minimum: until the last revert plus `observe_after`."""
@@ -100,20 +161,14 @@ class Fault(_Strict):
     def _parameters_fit_the_action(self) -> Fault:
         needed = {"latency": ("latency",), "timeout": ("timeout",)}.get(self.action, ())
         allowed = {"latency": ("latency", "jitter"), "timeout": ("timeout",)}.get(self.action, ())
-        # Custom error types carry the parameter, so the loader can point at its line.
-        context = {"action": self.action, "allowed": ", ".join(allowed)}
         for name in needed:
             if getattr(self, name) is None:
-                raise PydanticCustomError(
-                    "fault_parameter_missing", "action '{action}' needs '{parameter}'", {**context, "parameter": name}
-                )
+                raise field_missing(name, f"action '{self.action}' needs it")
+        takes = f"takes only {', '.join(allowed)}" if allowed else "takes no parameters"
         for name in ("latency", "jitter", "timeout"):
             if getattr(self, name) is not None and name not in allowed:
-                raise PydanticCustomError(
-                    "fault_parameter_not_allowed",
-                    "'{parameter}' does not apply to action '{action}'",
-                    {**context, "parameter": name},
-                )
+                why = f"does not apply to action '{self.action}'"
+                raise field_not_allowed(name, why, f"action '{self.action}' {takes}")
         return self
 
 
@@ -144,18 +199,24 @@ class StopCondition(_Strict):
 
 
 class Scenario(_Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: Annotated[str, Tip("use lowercase letters, digits and dashes, starting with a letter or digit")] = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$", examples=["replica-kill"]
+    )
     description: str = ""
     target: Path | None = None
     """A target file, relative to the scenario file; None: the reference stack."""
     stack: StackRef = StackRef()
     load: Load = Load()
     steady_state: SteadyState = SteadyState()
-    timeline: list[Fault] = Field(min_length=1)
+    timeline: list[Fault] = Field(
+        min_length=1, examples=[[{"at": "2s", "action": "kill", "target": "model-a", "duration": "8s"}]]
+    )
     slos: SLOs = SLOs()
     stop_conditions: list[StopCondition] = []
     observe_after: Duration = 10.0
-    trials: int = Field(1, ge=1, le=100)
+    trials: Annotated[
+        int, at_most(100, "each trial is a whole run (stack up, load, faults, down): more is a soak test, not a gate")
+    ] = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _buckets_hold_enough_probes(self) -> Scenario:

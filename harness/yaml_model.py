@@ -32,9 +32,10 @@ from harness.errors import BadInput
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = 100_000
+"""Hand-written files are a few kB; PyYAML (pure Python, for its messages) reads ~100 kB/s."""
 MAX_VALUES = 10_000
-"""Values a file may expand to once its aliases are copied out; hand-written files have hundreds."""
+"""Keys and values a file may hold once its aliases are copied out; hand-written files have hundreds."""
 MAX_DEPTH = 50
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
@@ -46,7 +47,10 @@ _YAML_TIP = (
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with a file; `field` is a dotted path such as `timeline[0].at` ('' for the file)."""
+    """One thing wrong with a file; `field` is a dotted path such as `timeline[0].at` ('' for the file).
+
+    Line 0: the file as a whole (it cannot be read).
+    """
 
     line: int
     field: str
@@ -54,7 +58,7 @@ class Problem:
     tip: str = dataclasses.field(default="", compare=False)
 
     def render(self, file: Path) -> str:
-        where = f"{file}:{self.line}: "
+        where = f"{file}:{self.line}: " if self.line else f"{file}: "
         return f"{where}{self.field}: {self.message}" if self.field else where + self.message
 
 
@@ -98,14 +102,14 @@ def read_yaml(path: Path) -> YamlDocument:
     """Read a YAML file safely (no tags beyond YAML's own); `FileProblems` if it cannot be read."""
     text = _text(path)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_DepthBoundLoader)
     except yaml.MarkedYAMLError as error:
         raise FileProblems(path, [_yaml_problem(error)]) from None
     except yaml.YAMLError as error:  # a ReaderError: a character YAML does not allow
         line = text.count("\n", 0, getattr(error, "position", 0)) + 1
         raise FileProblems(path, [Problem(line, "", f"invalid YAML: {error}", "remove control characters")]) from None
-    except RecursionError:  # the composer recurses once per nesting level
-        raise FileProblems(path, [_too_deep(1)]) from None
+    except _TooDeep as error:
+        raise FileProblems(path, [_too_deep(error.line)]) from None
     if node is None:
         return YamlDocument(None, {(): 1}, {}, [])
     _check_expansion(path, node)
@@ -182,15 +186,40 @@ def _combined_tip(problems: list[Problem]) -> str:
 # --- reading ------------------------------------------------------------------
 
 
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+class _DepthBoundLoader(yaml.SafeLoader):
+    """SafeLoader whose composer stops at MAX_DEPTH levels: it recurses once per level, into a RecursionError."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.depth >= MAX_DEPTH:
+            raise _TooDeep(self.peek_event().start_mark.line + 1)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            self.depth -= 1
+
+
 def _text(path: Path) -> str:
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise BadInput(f"{path}: cannot read it: {error.strerror}", "check the path and its permissions") from None
+        problem = Problem(0, "", f"cannot read it: {error.strerror}", "check the path and its permissions")
+        raise FileProblems(path, [problem]) from None
     if len(raw) > MAX_FILE_BYTES:
-        message = f"larger than {MAX_FILE_BYTES // 1_000_000} MB: refused, as reading it could take minutes"
-        raise FileProblems(path, [Problem(1, "", message, "a file like this is a few kilobytes: is it the right file?")])
+        message = f"larger than {MAX_FILE_BYTES // 1000} kB: refused, as reading it would take long"
+        tip = "a file like this is a few kilobytes: is it the right file?"
+        raise FileProblems(path, [Problem(1, "", message, tip)])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -226,6 +255,7 @@ def _check_expansion(path: Path, root: Node) -> None:
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     on_path: set[int] = set()
+    aliased = False
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -235,27 +265,33 @@ def _check_expansion(path: Path, root: Node) -> None:
             children = _children(node)
             size[key] = min(1 + sum(size[id(child)] for child in children), MAX_VALUES + 1)
             depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
-            _refuse_if_too_big(path, node, size[key], depth[key])
-            continue
-        if key in size:
-            continue
-        if key in on_path:
+            _refuse_if_too_big(path, node, size[key], depth[key], aliased)
+        elif key in size:
+            aliased = True  # a node reached a second time: an alias
+        elif key in on_path:
             raise FileProblems(path, [_recursive(node)])
-        on_path.add(key)
-        stack.append((node, True))
-        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+        else:
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
 
 
-def _refuse_if_too_big(path: Path, node: Node, size: int, depth: int) -> None:
+def _refuse_if_too_big(path: Path, node: Node, size: int, depth: int, aliased: bool) -> None:
     line = node.start_mark.line + 1
     if depth > MAX_DEPTH:
         raise FileProblems(path, [_too_deep(line)])
-    if size > MAX_VALUES:
+    if size <= MAX_VALUES:
+        return
+    if aliased:
         message = (
-            f"aliases (*name) expand this value to more than {MAX_VALUES} values: refused, as an alias bomb "
-            "(YAML's 'billion laughs') takes minutes and all memory to read"
+            f"aliases (*name) expand this value to more than {MAX_VALUES} keys and values: refused, "
+            "as an alias bomb (YAML's 'billion laughs') takes minutes and all memory to read"
         )
-        raise FileProblems(path, [Problem(line, "", message, "repeat fewer values through aliases, or write them out")])
+        tip = "repeat fewer values through aliases, or write them out"
+    else:
+        message = f"more than {MAX_VALUES} keys and values: refused, as reading it would take long"
+        tip = "a file like this holds hundreds: is it the right file?"
+    raise FileProblems(path, [Problem(line, "", message, tip)])
 
 
 def _recursive(node: Node) -> Problem:

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from harness.stack import Backend
+from harness.stack.project import check_project_name
 
 console = Console()
 
@@ -15,7 +16,12 @@ BackendOption = Annotated[
     Backend,
     typer.Option("--backend", "-b", envvar="FAILOVER_BACKEND", help="compose (Docker) or local (host processes)."),
 ]
-ProjectOption = Annotated[str, typer.Option("--project", "-p", envvar="FAILOVER_PROJECT", help="Stack name.")]
+ProjectOption = Annotated[
+    str,
+    typer.Option(
+        "--project", "-p", envvar="FAILOVER_PROJECT", callback=check_project_name, help="Stack name, e.g. failover."
+    ),
+]
 GatewayPort = Annotated[int, typer.Option(envvar="FAILOVER_GATEWAY_PORT", help="Gateway port on 127.0.0.1.")]
 StatsPort = Annotated[int, typer.Option(envvar="FAILOVER_STATS_PORT", help="HAProxy stats/Prometheus port.")]
 ToxiproxyPort = Annotated[int, typer.Option(envvar="FAILOVER_TOXIPROXY_PORT", help="Toxiproxy API port.")]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from harness.commands.options import BackendOption, GatewayPort, ProjectOption, StatsPort, ToxiproxyPort, console
+from harness.commands.options import GatewayPort, ProjectOption, StatsPort, ToxiproxyPort, console
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SLO_MISSED, BadInput, HarnessError
 from harness.scenario import Scenario
 from harness.stack import Stack, StackSettings

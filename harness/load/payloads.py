@@ -33,7 +33,7 @@ def load_payloads(path: Path = DEFAULT_PAYLOADS) -> list[Payload]:
     try:
         lines = path.read_text().splitlines()
     except OSError as error:
-        raise BadInput(f"cannot read payload file {path}: {error.strerror}", "check the path (relative to the file that names it)") from error
+        raise BadInput(f"cannot read payload file {path}: {error.strerror}") from error  # the caller knows the path's origin
     payloads = [_payload(path, number, line) for number, line in enumerate(lines, start=1) if line.strip()]
     if not payloads:
         raise BadInput(f"{path}: no payloads", _FORMAT)

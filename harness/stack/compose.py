@@ -7,7 +7,6 @@ any Compose version and any project name work.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -21,16 +20,16 @@ from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 from docker.models.networks import Network
 
-from harness.errors import BadInput, InfrastructureError, MissingBinary
+from harness.errors import InfrastructureError, MissingBinary
 from harness.stack.base import LOOPBACK, Health, ServiceState, ServiceStatus, Stack, StackSettings
 from harness.stack.images import docker_client, ensure_stack_image
 from harness.stack.ports import ensure_ports_free
+from harness.stack.project import check_project_name
 from harness.stack.readiness import not_ready_summary, wait_until_ready
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
-_PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _COMPOSE_TIMEOUT_S = 300
 _DOCKER_API_TIMEOUT_S = 60.0
 """Every Docker API call gives up after this long (plus a stop's grace period): a wedged dockerd must not
@@ -63,11 +62,7 @@ class ComposeStack(Stack):
 
     def __init__(self, settings: StackSettings | None = None) -> None:
         super().__init__(settings)
-        if not _PROJECT_NAME.fullmatch(self.settings.project):
-            raise BadInput(
-                f"invalid project name '{self.settings.project}'",
-                "use lowercase letters, digits, '-' and '_', starting with a letter or digit",
-            )
+        check_project_name(self.settings.project)
         self._compose_cmd = compose_command()
         self._client: docker.DockerClient | None = None
         self._disconnected: dict[str, list[str]] = {}

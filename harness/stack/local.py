@@ -3,14 +3,13 @@
 The supervisor (`supervisor.py`) is a detached process per project; this
 class is its client. Run state lives in `FAILOVER_STATE_DIR` (default
 `~/.local/state/failover-harness`)/local/PROJECT: plan.json, state.json,
-control.sock and one log per service.
+control.sock and one log per service, all private to the user (see `state.py`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,22 +21,25 @@ from typing import Any
 import psutil
 
 from harness.errors import InfrastructureError
-from harness.stack.base import LOOPBACK, ServiceStatus, Stack
+from harness.stack.base import LOOPBACK, ServiceStatus, Stack, StackSettings
 from harness.stack.local_plan import plan_stack
 from harness.stack.ports import ensure_ports_free
+from harness.stack.project import check_project_name
 from harness.stack.readiness import not_ready_summary, wait_until_ready
-from harness.stack.supervisor import control_socket
+from harness.stack.state import private_dir, remove_state_tree, state_root, write_private
+from harness.stack.supervisor import control_socket, remove_control_socket
+
+__all__ = ["LocalStack", "state_root"]
 
 _CONTROL_TIMEOUT_S = 60.0
 
 
-def state_root() -> Path:
-    default = Path.home() / ".local" / "state" / "failover-harness"
-    return Path(os.environ.get("FAILOVER_STATE_DIR", default))
-
-
 class LocalStack(Stack):
     backend = "local"
+
+    def __init__(self, settings: StackSettings | None = None) -> None:
+        super().__init__(settings)
+        check_project_name(self.settings.project)  # it names a folder: '../..' must not reach rmtree
 
     @property
     def run_dir(self) -> Path:
@@ -106,11 +108,13 @@ class LocalStack(Stack):
 
     def _start_supervisor(self) -> None:
         if self.run_dir.exists():
-            shutil.rmtree(self.run_dir)
-        self.run_dir.mkdir(parents=True)
+            remove_state_tree(self.run_dir)
+        private_dir(self.run_dir.parent)
+        private_dir(self.run_dir)
         plans = plan_stack(self.spec, self.run_dir)
         ensure_ports_free((port, f"{plan.name} listen port") for plan in plans for port in plan.listen_ports)
-        (self.run_dir / "plan.json").write_text(json.dumps([plan.to_json() for plan in plans], indent=1))
+        write_private(self.run_dir / "plan.json", json.dumps([plan.to_json() for plan in plans], indent=1))
+        write_private(self.run_dir / "supervisor.log", "")  # created private, then the supervisor's output
         with open(self.run_dir / "supervisor.log", "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "harness.stack.supervisor", str(self.run_dir)],
@@ -119,7 +123,7 @@ class LocalStack(Stack):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        (self.run_dir / "supervisor.pid").write_text(str(process.pid))
+        write_private(self.run_dir / "supervisor.pid", str(process.pid))
         deadline = time.monotonic() + 10.0
         while not control_socket(self.run_dir).exists():
             if process.poll() is not None or time.monotonic() > deadline:
@@ -174,7 +178,7 @@ class LocalStack(Stack):
             if _alive(pid) and _start_time(pid) == started:
                 _kill_group(pid)
                 self._wait_exit(pid, timeout_s=5.0)
-        control_socket(self.run_dir).unlink(missing_ok=True)
+        remove_control_socket(self.run_dir)
         for name in ("supervisor.pid", "state.json"):
             (self.run_dir / name).unlink(missing_ok=True)
 

@@ -9,6 +9,9 @@ Rules (the only ones; see compose/docker-compose.yml):
   run directory with the hostname rule applied, and their paths point there.
 - `python` is the harness's own interpreter; other programs come from PATH
   (or `.tools/bin`, where `make` installs Toxiproxy).
+- A service's environment is what the compose file declares for it plus the
+  few variables a program needs to run (`PASSED_THROUGH`), as in a container:
+  not the caller's whole environment (its tokens), which plan.json would keep.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from harness.errors import MissingBinary
 from harness.stack.base import LOOPBACK
 from harness.stack.spec import REPO_ROOT, ServiceSpec, StackSpec, container_to_host
+from harness.stack.state import private_dir, write_private
 
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 _INSTALL_HINTS = {
@@ -33,6 +37,9 @@ _INSTALL_HINTS = {
     "toxiproxy-server": "bash compose/setup/toxiproxy.sh (installs it into .tools/bin with `go install`)",
 }
 _ANY_ADDRESS = "0.0.0.0"
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "FAILOVER_STATE_DIR")
+"""The caller's variables every service gets: where programs are, the user's home, locale and time zone;
+FAILOVER_STATE_DIR marks the stack's processes, as a label marks containers (tests find leftovers by it)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class _Rewriter:
     def _render(self, target: str, service_dir: Path) -> Path:
         source = Path(self.path(target))
         rendered = service_dir / source.name
-        rendered.write_text(self.text(source.read_text()))
+        write_private(rendered, self.text(source.read_text()))
         return rendered
 
 
@@ -105,11 +112,11 @@ def find_executable(program: str) -> str:
 
 
 def plan_service(spec: StackSpec, service: ServiceSpec, run_dir: Path) -> ProcessPlan:
-    service_dir = run_dir / service.name
-    service_dir.mkdir(parents=True, exist_ok=True)
+    service_dir = private_dir(run_dir / service.name)
     rewrite = _Rewriter(spec, service, service_dir)
     argv = [find_executable(service.command[0]), *(rewrite.arg(part) for part in service.command[1:])]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **{k: rewrite.value(v) for k, v in service.environment.items()}}
+    passed = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env = {**passed, "PYTHONUNBUFFERED": "1", **{k: rewrite.value(v) for k, v in service.environment.items()}}
     cwd = rewrite.path(service.working_dir) if service.working_dir else ""
     check = service.healthcheck
     return ProcessPlan(

@@ -13,16 +13,20 @@ it outlives the command that started it (like dockerd does for containers):
 - answers one JSON request per connection on its control socket
   (RUN_DIR/control.sock, see `control_socket`);
 - records every pid in RUN_DIR/state.json so `down` can clean up even if the
-  supervisor itself was killed.
+  supervisor itself was killed;
+- creates everything (its files, and through the services' inherited umask
+  theirs: logs, Redis dumps, Sentinel configs) readable by the user only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
 import socket
-import hashlib
+import stat
 import subprocess
 import sys
 import tempfile
@@ -34,7 +38,9 @@ from typing import Any
 
 import psutil
 
+from harness.errors import InfrastructureError
 from harness.stack.local_plan import ProcessPlan
+from harness.stack.state import socket_key
 
 STOP_GRACE_S = 10.0
 _MAX_BACKOFF_S = 10.0
@@ -43,17 +49,57 @@ _MAX_SOCKET_PATH = 100
 """AF_UNIX paths are limited to 107 bytes on Linux."""
 _START_INTERVAL_S = 0.25
 """Until its first healthy check, a service is checked this often (Docker's start_interval)."""
-
-
+_PRIVATE_UMASK = 0o077
 
 
 def control_socket(run_dir: Path) -> Path:
-    """RUN_DIR/control.sock, or a short path in the temp dir named after RUN_DIR when that is too long."""
+    """RUN_DIR/control.sock, or, when that path is too long for AF_UNIX, a socket in a private temp folder.
+
+    The folder's name is keyed with the state directory's secret (`socket_key`), so
+    client and supervisor agree on it and no other user can predict (and squat) it.
+    """
     path = run_dir / "control.sock"
     if len(str(path)) <= _MAX_SOCKET_PATH:
         return path
-    digest = hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"failover-{digest}.sock"
+    digest = hmac.new(socket_key(), str(run_dir.resolve()).encode(), hashlib.sha256).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / f"failover-{digest}" / "control.sock"
+
+
+def bind_control_socket(run_dir: Path) -> socket.socket:
+    """A listening socket at `control_socket(run_dir)`; a temp-folder one goes in a folder only we can enter."""
+    path = control_socket(run_dir)
+    if path.parent != run_dir:
+        _private_socket_folder(path.parent)
+    path.unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(16)
+    return server
+
+
+def remove_control_socket(run_dir: Path) -> None:
+    """The socket, and its temp folder if it has one (the folder only: nothing else is deleted there)."""
+    path = control_socket(run_dir)
+    path.unlink(missing_ok=True)
+    if path.parent != run_dir:
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass  # gone already, or not ours to empty
+
+
+def _private_socket_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass  # left by an earlier supervisor of this run directory: reused if it is still private
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        raise InfrastructureError(
+            f"{folder} is not a private folder of this user: refusing to put the control socket there",
+            "remove it, or use a shorter FAILOVER_STATE_DIR (the socket then stays in the run directory)",
+        )
+
 
 @dataclass
 class Child:
@@ -117,7 +163,7 @@ class Supervisor:
         Shutting down stops the restart loop and waits for running health
         checks first, so nothing is (re)started once the stack is going down.
         """
-        server = self._listen()
+        server = bind_control_socket(self.run_dir)
         threading.Thread(target=self._accept_loop, args=(server,), daemon=True).start()
         for child in self.children.values():
             self._spawn(child)
@@ -302,14 +348,6 @@ class Supervisor:
             tmp.replace(self.run_dir / "state.json")
 
     # control socket --------------------------------------------------------
-    def _listen(self) -> socket.socket:
-        path = control_socket(self.run_dir)
-        path.unlink(missing_ok=True)
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        server.bind(str(path))
-        server.listen(16)
-        return server
-
     def _accept_loop(self, server: socket.socket) -> None:
         while not self.shutdown.is_set():
             try:
@@ -361,6 +399,7 @@ def _start_time(pid: int) -> float | None:
 
 def main() -> None:
     run_dir = Path(sys.argv[1])
+    os.umask(_PRIVATE_UMASK)  # inherited by every service: their logs, dumps and configs are the user's only
     supervisor = Supervisor(run_dir)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: supervisor.shutdown.set())
@@ -369,7 +408,7 @@ def main() -> None:
     finally:
         if supervisor.down_requested.is_set():
             supervisor.replied.wait(timeout=5.0)
-        control_socket(run_dir).unlink(missing_ok=True)
+        remove_control_socket(run_dir)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def _payload_problems(spec: TargetSpec, document: YamlDocument) -> list[Problem]
     try:
         load_payloads(spec.entry.payloads)
     except BadInput as error:
-        return [Problem(document.line(("entry", "payloads")), "entry.payloads", error.message, error.tip)]
+        tip = error.tip or "a relative path starts from the target file's folder"
+        return [Problem(document.line(("entry", "payloads")), "entry.payloads", error.message, tip)]
     return []
 
 

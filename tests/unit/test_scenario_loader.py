@@ -7,6 +7,7 @@ from typing import get_args
 
 import pytest
 
+from harness.cli import main
 from harness.errors import EXIT_BAD_INPUT, BadInput
 from harness.scenario import FaultAction
 from harness.scenario_loader import (
@@ -84,7 +85,7 @@ BAD = [
         [
             f"timeline[0].action: action is one of: {ACTIONS}",
             f"timeline[0].at: {DURATION_TIP}",
-            "trials: trials must be >= 1 and <= 100",
+            "trials: trials must be >= 1",
         ],
     ),
     (
@@ -114,6 +115,28 @@ BAD = [
             "15: timeline[3].at: overlaps timeline[1] (line 7) on 'gateway-model-a', which lasts 20s to the end",
         ],
         ["start this one at 12s or later", "give timeline[1] a duration"],
+    ),
+    (
+        "bad-absurd.yaml",
+        [
+            "4: load.users: 1e+15 is more than 1000: Locust runs as one process here",
+            "5: load.rate: 1e+09 is more than 5000: Locust runs as one process here",
+            "6: load.probe_timeout: 0s is less than 10ms: even a healthy stack takes milliseconds to answer: every",
+            "8: timeline[0].at: 1e+300s is more than 24h: no run may last longer, as every request is kept in memory",
+            "11: timeline[0].duration: 3.6e+23s is more than 24h: no run may last longer",
+            "12: trials: 1000 is more than 100: each trial is a whole run",
+        ],
+        [f"load.probe_timeout: {DURATION_TIP}", "load.users: closed-loop Locust users"],
+    ),
+    (
+        "bad-run-length.yaml",
+        ["4: timeline[0].duration: the run would last 25.0h (warm-up, check, faults and observe_after), more than 24h"],
+        ["shorten the run"],
+    ),
+    (
+        "bad-payloads.yaml",
+        [f"4: load.payloads: cannot read payload file {FIXTURES / 'no-such-payloads.jsonl'}: No such file"],
+        ["a relative path starts from the scenario file's folder"],
     ),
     (
         "bad-after-load.yaml",
@@ -233,3 +256,42 @@ def test_summarize() -> None:
         "partition model-a->redis-1 at 30s until the end; "
         "SLO rto<=4s rpo<=1s availability>=99% p50<=50ms p99<=1s accuracy>=80%"
     )
+
+
+def test_payloads_are_relative_to_the_scenario_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    folder.mkdir()
+    (folder / "mine.jsonl").write_text('{"features": [0.5, 1.5], "label": 1}\n')
+    (folder / "scenario.yaml").write_text((FIXTURES / "good-kill.yaml").read_text() + "load: {payloads: mine.jsonl}\n")
+    assert load_scenario(folder / "scenario.yaml").load.payloads == folder / "mine.jsonl"
+    assert load_scenario(FIXTURES / "good-kill.yaml").load.payloads is None, "the target's own payloads"
+
+
+def test_a_bad_payload_line_is_a_problem_on_the_payloads_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"body": {"features": [1]}, "label": 3.5}\n')
+    (tmp_path / "scenario.yaml").write_text((FIXTURES / "good-kill.yaml").read_text() + "load:\n  payloads: bad.jsonl\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "scenario.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.field) == (9, "load.payloads")
+    assert f"{tmp_path / 'bad.jsonl'}:1: label 3.5 is not an integer" in problem.message
+
+
+def _billion_laughs() -> str:
+    """Nine levels of nine aliases: 9**9 values once expanded."""
+    lines = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]" for level in range(1, 9)]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("bomb", "says"),
+    [("a: &a [*a]", "a recursive alias"), (_billion_laughs(), "billion laughs")],
+    ids=["recursive", "billion-laughs"],
+)
+def test_validate_refuses_alias_bombs_with_exit_2(
+    tmp_path: Path, bomb: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bomb.yaml").write_text(bomb)
+    assert main(["validate", str(tmp_path / "bomb.yaml")]) == EXIT_BAD_INPUT
+    assert says in capsys.readouterr().err
