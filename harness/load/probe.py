@@ -24,6 +24,7 @@ import gevent.pool
 from geventhttpclient import HTTPClient
 
 from harness.load.entry import EntryPoint
+from harness.load.fresh_pool import use_fresh_connections
 from harness.load.payloads import Payload
 from harness.records import RequestRecord
 
@@ -38,8 +39,10 @@ class PredictionClient:
     def __init__(self, entry: EntryPoint, timeout_s: float, concurrency: int = 1) -> None:
         self.entry = entry
         self.timeout_s = timeout_s
-        self._client = HTTPClient.from_url(
-            entry.base_url, concurrency=concurrency, connection_timeout=timeout_s, network_timeout=timeout_s
+        self._client = use_fresh_connections(
+            HTTPClient.from_url(
+                entry.base_url, concurrency=concurrency, connection_timeout=timeout_s, network_timeout=timeout_s
+            )
         )
 
     def close(self) -> None:
