@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 import httpx
 
-from harness.observe.state_watch import StateWatch
+from harness.observe.state_watch import PollingWatch
 
 POLL_HZ = 20.0
 TIMEOUT_S = 0.2
@@ -22,19 +21,12 @@ def http_state(client: httpx.Client, url: str, timeout_s: float = TIMEOUT_S) -> 
     return "UP" if 200 <= response.status_code < 300 else f"DOWN (HTTP {response.status_code})"
 
 
-class HttpPoller(StateWatch):
+class HttpPoller(PollingWatch):
     """Polls every server's URL at `hz`; records each change of state."""
 
     def __init__(self, urls: Mapping[str, str], hz: float = POLL_HZ) -> None:
-        super().__init__("http-poller")
+        super().__init__("http-poller", hz)
         self.urls = dict(urls)
-        self.interval_s = 1.0 / hz
 
-    def _watch(self) -> None:
-        with httpx.Client() as client:
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                for server, url in self.urls.items():
-                    self._record(time.time(), server, http_state(client, url))
-                self._listen()
-                self._stop.wait(max(0.0, self.interval_s - (time.perf_counter() - started)))
+    def _read(self, client: httpx.Client) -> dict[str, str]:
+        return {server: http_state(client, url) for server, url in self.urls.items()}

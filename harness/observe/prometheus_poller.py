@@ -6,12 +6,11 @@ includes up to one interval of staleness.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 import httpx
 
-from harness.observe.state_watch import StateWatch
+from harness.observe.state_watch import PollingWatch
 
 POLL_HZ = 5.0
 
@@ -27,20 +26,12 @@ def prometheus_state(client: httpx.Client, url: str, query: str, timeout_s: floa
     return "UP" if values and all(value != 0 for value in values) else "DOWN"
 
 
-class PrometheusPoller(StateWatch):
+class PrometheusPoller(PollingWatch):
     def __init__(self, queries: Mapping[str, tuple[str, str]], hz: float = POLL_HZ) -> None:
         """`queries`: server -> (Prometheus URL, instant query)."""
-        super().__init__("prometheus-poller")
+        super().__init__("prometheus-poller", hz)
         self.queries = dict(queries)
-        self.interval_s = 1.0 / hz
 
-    def _watch(self) -> None:
-        with httpx.Client() as client:
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                for server, (url, query) in self.queries.items():
-                    state = prometheus_state(client, url, query)
-                    if state != "UNKNOWN":
-                        self._record(time.time(), server, state)
-                self._listen()
-                self._stop.wait(max(0.0, self.interval_s - (time.perf_counter() - started)))
+    def _read(self, client: httpx.Client) -> dict[str, str]:
+        states = {server: prometheus_state(client, url, query) for server, (url, query) in self.queries.items()}
+        return {server: state for server, state in states.items() if state != "UNKNOWN"}

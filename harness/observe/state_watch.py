@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from typing import Self
 
+import httpx
 
 LISTEN_TIMEOUT_S = 5.0
 
@@ -50,3 +52,25 @@ class StateWatch(ABC):
         if self._last.get(server) != state:
             self._last[server] = state
             self._rows.append({"t": t, "server": server, "state": state})
+
+
+class PollingWatch(StateWatch):
+    """A watch that asks its source at `hz` over one long-lived HTTP client (a new one per call costs
+    milliseconds of CPU) and records each server's state as it changes."""
+
+    def __init__(self, name: str, hz: float) -> None:
+        super().__init__(name)
+        self.interval_s = 1.0 / hz
+
+    @abstractmethod
+    def _read(self, client: httpx.Client) -> dict[str, str]:
+        """One reading: server -> state; leave a server out when its source said nothing this round."""
+
+    def _watch(self) -> None:
+        with httpx.Client() as client:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                for server, state in self._read(client).items():
+                    self._record(time.time(), server, state)
+                self._listen()
+                self._stop.wait(max(0.0, self.interval_s - (time.perf_counter() - started)))

@@ -50,6 +50,14 @@ LoopbackUrl = Annotated[str, AfterValidator(loopback_url)]
 LoopbackAddress = Annotated[str, AfterValidator(loopback_address)]
 
 
+def _the_one_kind(model: BaseModel, what: str, kinds: tuple[str, ...]) -> str:
+    """The name of the one field among `kinds` that is set; ValueError unless exactly one is."""
+    given = [name for name in kinds if getattr(model, name) is not None]
+    if len(given) != 1:
+        raise ValueError(f"{what} has exactly one of {', '.join(kinds)} (found {len(given)})")
+    return given[0]
+
+
 class Entry(_Strict):
     url: LoopbackUrl
     method: Literal["POST", "PUT", "GET"] = "POST"
@@ -112,14 +120,12 @@ class Signal(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Signal:
-        given = [name for name in SIGNAL_KINDS if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError(f"a signal has exactly one of {', '.join(SIGNAL_KINDS)} (found {len(given)})")
+        _the_one_kind(self, "a signal", SIGNAL_KINDS)
         return self
 
     @property
     def kind(self) -> str:
-        return next(name for name in SIGNAL_KINDS if getattr(self, name) is not None)
+        return _the_one_kind(self, "a signal", SIGNAL_KINDS)
 
 
 SIGNAL_KINDS = ("http", "haproxy", "sentinel", "prometheus")
@@ -158,9 +164,7 @@ class Store(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Store:
-        given = [name for name in STORE_KINDS if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError(f"a store has exactly one of {', '.join(STORE_KINDS)} (found {len(given)})")
+        _the_one_kind(self, "a store", STORE_KINDS)
         for name in ("redis", "sentinel"):
             config = getattr(self, name)
             if config is not None and "{request_id}" not in config.key:
@@ -173,7 +177,7 @@ class Store(_Strict):
 
     @property
     def kind(self) -> str:
-        return next(name for name in STORE_KINDS if getattr(self, name) is not None)
+        return _the_one_kind(self, "a store", STORE_KINDS)
 
 
 STORE_KINDS = ("redis", "sentinel", "http", "sql")
