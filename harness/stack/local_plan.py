@@ -37,9 +37,16 @@ _INSTALL_HINTS = {
     "toxiproxy-server": "bash compose/setup/toxiproxy.sh (installs it into .tools/bin with `go install`)",
 }
 _ANY_ADDRESS = "0.0.0.0"
-PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "FAILOVER_STATE_DIR")
-"""The caller's variables every service gets: where programs are, the user's home, locale and time zone;
-FAILOVER_STATE_DIR marks the stack's processes, as a label marks containers (tests find leftovers by it)."""
+PASSED_THROUGH = ("PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "FAILOVER_STATE_DIR")
+"""The caller's variables every service gets: where programs (and Python modules) are, the user's home,
+locale and time zone; FAILOVER_STATE_DIR marks the stack's processes, as a label marks containers (tests
+find leftovers by it)."""
+PASSED_THROUGH_PREFIX = "FAILOVER_TEST_"
+"""Variables a test sets for a hook it loads into a service (e.g. tests/integration/inflight_kill_hook)."""
+
+
+def _passed_through(name: str) -> bool:
+    return name in PASSED_THROUGH or name.startswith(PASSED_THROUGH_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def plan_service(spec: StackSpec, service: ServiceSpec, run_dir: Path) -> Proces
     service_dir = private_dir(run_dir / service.name)
     rewrite = _Rewriter(spec, service, service_dir)
     argv = [find_executable(service.command[0]), *(rewrite.arg(part) for part in service.command[1:])]
-    passed = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    passed = {name: value for name, value in os.environ.items() if _passed_through(name)}
     env = {**passed, "PYTHONUNBUFFERED": "1", **{k: rewrite.value(v) for k, v in service.environment.items()}}
     cwd = rewrite.path(service.working_dir) if service.working_dir else ""
     check = service.healthcheck

@@ -129,8 +129,8 @@ def hop(stack: HopStack) -> Iterator[str]:
     """The hop's proxy, left without toxics and enabled by each test."""
     yield "lb-app"
     found = proxy(stack.toxiproxy_url, "lb-app")
-    for toxic in found.toxics().values():
-        found.destroy_toxic(toxic.name)
+    for name in found.toxics():
+        found.destroy_toxic(name)
     found.enable()
 
 
@@ -140,9 +140,7 @@ def test_the_downstream_reaches_its_upstream_through_the_proxy_and_others_direct
 
 
 def test_a_latency_toxic_on_the_hop_slows_the_downstream_only(stack: HopStack, hop: str) -> None:
-    proxy(stack.toxiproxy_url, hop).add_toxic(
-        type="latency", name="test-latency", stream="downstream", attributes={"latency": LATENCY_MS}
-    )
+    proxy(stack.toxiproxy_url, hop).add_toxic("test-latency", "latency", {"latency": LATENCY_MS})
     started = time.monotonic()
     assert _get(stack.lb_url) == (200, stack.address_on_default(TOXIPROXY_SERVICE))
     assert time.monotonic() - started >= LATENCY_MS / 1000  # a lower bound the toxic guarantees

@@ -25,6 +25,7 @@ from harness.faults.network import proxy
 from harness.load.payloads import load_payloads
 from harness.load.probe import ProbeStream
 from harness.stack import Stack, StackSettings, open_stack
+from harness.targets.reference import ReferenceTarget
 from tests.conftest import REPO, local_binaries_available, require
 from tests.integration.stack_checks import haproxy_state, wait_for
 
@@ -44,7 +45,7 @@ def stack(isolated_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sta
     monkeypatch.setenv("FAILOVER_TEST_KILL_SERVER", "model-a")
     monkeypatch.setenv("FAILOVER_TEST_KILL_MARK", MARK)
     stack = open_stack("local", StackSettings(project="failover-inflight", fixtures_dir=REPO / "fixtures"))
-    stack.up(timeout_s=240, progress=False)
+    ReferenceTarget(stack.settings).bring_up(stack, progress=False, timeout_s=240)
     yield stack
     stack.down()
 
@@ -85,10 +86,11 @@ def _requests_resent_from(stack: Stack, server: str) -> int:
 
 def test_a_replica_killed_with_requests_in_flight_fails_no_request(stack: Stack) -> None:
     proxy(stack.endpoints().toxiproxy_url, "model-a-redis-1").add_toxic(
-        type="latency", name="inflight-kill", stream="downstream", attributes={"latency": STORE_LATENCY_MS}
+        "inflight-kill", "latency", {"latency": STORE_LATENCY_MS}
     )
     marked_errors: list[str] = []
-    with ProbeStream(stack.endpoints().gateway_url, load_payloads(), rate=100, timeout_s=2.0) as probe:
+    entry = ReferenceTarget(stack.settings).entry
+    with ProbeStream(entry, load_payloads(entry.payloads), rate=100, timeout_s=2.0) as probe:
         for kill in range(KILLS):
             wait_for(lambda: haproxy_state(stack, "model-a") == "UP", 60, "model-a UP")
             marked_errors += _kill_model_a_mid_response(stack, kill)
