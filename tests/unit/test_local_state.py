@@ -69,10 +69,10 @@ def test_the_state_directory_and_its_files_are_private(isolated_state: Path) -> 
 def test_a_plan_keeps_only_the_variables_the_service_needs(
     isolated_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FAILOVER_TEST_SECRET_TOKEN", "hunter2")
+    monkeypatch.setenv("DEPLOY_SECRET_TOKEN", "hunter2")
     spec = StackSettings().load_spec()
     plan = plan_service(spec, spec.services["model-a"], tmp_path / "run")
-    assert "FAILOVER_TEST_SECRET_TOKEN" not in plan.env
+    assert "DEPLOY_SECRET_TOKEN" not in plan.env
     assert plan.env["PATH"] == os.environ["PATH"]
     assert set(plan.env) == {*spec.services["model-a"].environment, "PYTHONUNBUFFERED"} | (
         set(PASSED_THROUGH) & set(os.environ)
