@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from harness.stack.local import state_root
+from harness.stack.state import private_dir, state_root
 
 
 def registry_dir() -> Path:
@@ -59,7 +59,7 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")
         self._registration = registry_dir() / self.run_id
-        self._registration.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self._registration.parent)  # a FAILOVER_STATE_DIR the user picked may be shared
         registration = {"journal": str(path.resolve()), "pid": self.owner.pid, "pid_started": self.owner.started}
         self._registration.write_text(json.dumps(registration))
         self.write("journal-open", pid=self.owner.pid, pid_started=self.owner.started)
