@@ -18,7 +18,7 @@ from tests.integration.stack_checks import wait_for
 
 pytestmark = pytest.mark.integration
 
-SECRET = ("FAILOVER_TEST_SECRET_TOKEN", "hunter2")
+SECRET = ("DEPLOY_SECRET_TOKEN", "hunter2")
 
 
 @pytest.fixture(scope="module")

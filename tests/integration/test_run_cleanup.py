@@ -76,13 +76,10 @@ def _resolve(owner: str) -> Any:
     return getattr(imported, name) if name else imported
 
 
-@pytest.mark.parametrize(
-    ("owner", "attribute"), [("harness.runner", "missing_writes"), ("harness.load.load_mix:LoadMix", "__enter__")]
-)
-def test_sigterm_outside_the_fault_timeline_ends_in_an_error_result(
-    owner: str, attribute: str, isolated_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SIGTERM while the store is read back, or while the load starts."""
+def _run_with_sigterm_in(
+    owner: str, attribute: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, dict[str, Any], Path]:
+    """Run a short partition with a SIGTERM delivered while `owner.attribute` runs."""
     require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
     target = _resolve(owner)
     monkeypatch.setattr(target, attribute, _signal_self_then(getattr(target, attribute)))
@@ -92,10 +89,26 @@ def test_sigterm_outside_the_fault_timeline_ends_in_an_error_result(
         code = main(["run", str(scenario), "--project", PROJECT, "--reports-dir", str(reports)])
     finally:
         local_stack().down()
-    result = read_result(reports)
-    assert (code, result["verdict"]) == (2, "error") and "SIGTERM" in result["reason"], result["reason"]
     assert journal_entries(reports)[-1]["event"] == "run-end"
     assert local_stack().status()[0].state == "missing", "the run brought its stack down"
+    return code, read_result(reports), reports
+
+
+def test_sigterm_while_the_load_starts_ends_in_an_error_result(
+    isolated_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, result, _ = _run_with_sigterm_in("harness.load.load_mix:LoadMix", "__enter__", tmp_path, monkeypatch)
+    assert (code, result["verdict"]) == (2, "error") and "SIGTERM" in result["reason"], result["reason"]
+
+
+def test_sigterm_during_the_store_read_back_aborts_and_keeps_what_was_measured(
+    isolated_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, result, _ = _run_with_sigterm_in("harness.observe.stores:SentinelChecker", "missing", tmp_path, monkeypatch)
+    assert (code, result["verdict"]) == (1, "aborted") and "SIGTERM" in result["reason"], result["reason"]
+    (fault,) = result["faults"]
+    assert fault["rto_s"] is not None, "the fault was still scored"
+    assert "SIGTERM" in fault["not_measured"]["lost_writes"], "the read-back did not finish"
 
 
 def test_any_exception_from_a_fault_reverts_the_others_and_ends_in_error_exit_2(

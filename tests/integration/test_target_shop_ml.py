@@ -26,26 +26,7 @@ from tests.conftest import REPO, docker_available, require
 pytestmark = [pytest.mark.integration, pytest.mark.compose]
 SHOP = REPO / "tests" / "stacks" / "shop-ml"
 TARGET = SHOP / "shop-ml.target.yaml"
-COMMON = """
-target: {target}
-load: {{users: 2, rate: 20, probe_rate: 50, probe_timeout: 2s}}
-steady_state: {{warmup: 3s, check: 3s}}
-observe_after: 6s
-"""
-SCENARIOS = {
-    "shop-replica-kill": """
-timeline: [{at: 2s, action: kill, target: app-1, duration: 6s}]
-slos: {rto: 3s, availability: 99%, latency: {p95: 1s}, bucket: 500ms, stable_for: 2s}
-""",
-    "shop-hop-latency": """
-timeline: [{at: 2s, action: latency, target: lb->app-1, latency: 1200ms, duration: 6s}]
-slos: {rto: 3s, availability: 99%, latency: {p95: 1500ms}, bucket: 500ms, stable_for: 2s}
-""",
-    "shop-db-partition": """
-timeline: [{at: 2s, action: partition, target: app-1->db, duration: 6s}]
-slos: {rto: 3s, availability: 99%, latency: {p95: 1s}, bucket: 500ms, stable_for: 2s}
-""",
-}
+SCENARIOS = ("shop-replica-kill", "shop-hop-latency", "shop-db-partition")
 
 
 def _checksums(folder: Path) -> dict[str, str]:
@@ -78,15 +59,14 @@ def test_replica_kill_hop_latency_and_db_partition_through_the_target(
     shop_ml: Path, isolated_state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _checksums(SHOP)
-    for name, body in SCENARIOS.items():
-        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\n" + COMMON.format(target=shop_ml) + body)
-    code = main(["run", str(tmp_path), "--reports-dir", str(tmp_path / "reports")])
+    code = main(["run", str(SHOP / "scenarios"), "--reports-dir", str(tmp_path / "reports")])
     results = {r["scenario"]: r for r in map(_result, (tmp_path / "reports").glob("*-shop-*/result.json"))}
     assert code == 0, {name: (r["verdict"], r["reason"]) for name, r in results.items()}
     assert set(results) == set(SCENARIOS)
     for result in results.values():
         assert result["target"]["name"] == "shop-ml" and result["backend"] == "compose"
         assert result["target"]["compose_sha256"] == before["docker-compose.yml"]
+        assert result["target"]["file"] == str(shop_ml)
         (fault,) = result["faults"]
         assert fault["lost_writes"] == 0 and "rpo" not in fault["not_measured"], "read back from PostgreSQL"
         assert fault["requests"] > 100
