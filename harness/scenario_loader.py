@@ -116,7 +116,7 @@ def _target_problems(
 
 def _unknown_target_message(fault: Fault, on_services: bool, services: set[str] | None, hops: set[str] | None) -> str:
     wanted, actions = ("service", SERVICE_ACTIONS) if on_services else ("hop", HOP_ACTIONS)
-    message = f"'{fault.target}' is not a {wanted} of this stack ({_and(actions)} act on {wanted}s)"
+    message = f"'{fault.target}' is not a {wanted} the target lets faults touch ({_and(actions)} act on {wanted}s)"
     if on_services and hops and normalize_hop(fault.target) in hops:
         return f"{message}; it is a hop, for {_and(HOP_ACTIONS)}"
     if not on_services and services and fault.target in services:

@@ -90,20 +90,20 @@ BAD = [
     ),
     (
         "bad-unknown-service.yaml",
-        ["5: timeline[0].target: 'model-z' is not a service of this stack (kill, stop and pause act on services)"],
+        ["5: timeline[0].target: 'model-z' is not a service the target lets faults touch (kill, stop and pause act on services)"],
         ["did you mean 'model-b'? services: gateway, model-a, model-b, model-fallback, redis-1"],
     ),
     (
         "bad-unknown-hop.yaml",
-        ["5: timeline[0].target: 'gateway->model-z' is not a hop of this stack"],
+        ["5: timeline[0].target: 'gateway->model-z' is not a hop the target lets faults touch"],
         ["did you mean 'gateway-model-", "hops (Toxiproxy proxies, also written from->to): gateway-model-a"],
     ),
     (
         "bad-service-not-hop.yaml",
         [
-            "5: timeline[0].target: 'model-a' is not a hop of this stack"
+            "5: timeline[0].target: 'model-a' is not a hop the target lets faults touch"
             " (latency, timeout and partition act on hops); it is a service",
-            "8: timeline[1].target: 'gateway->model-b' is not a service of this stack"
+            "8: timeline[1].target: 'gateway->model-b' is not a service the target lets faults touch"
             " (kill, stop and pause act on services); it is a hop",
         ],
         ["timeline[0].target: did you mean 'gateway-model-a'?", "timeline[1].target: did you mean 'model-b'?"],

@@ -77,3 +77,26 @@ def test_the_reference_stack_is_a_valid_target_with_moved_ports() -> None:
     assert spec.entry.url == "http://127.0.0.1:18080/predict"
     assert spec.signals["model-a"].haproxy.stats_url == "http://127.0.0.1:18404"  # type: ignore[union-attr]
     assert spec.store is not None and spec.store.kind == "sentinel"
+
+
+def test_validate_exits_2_naming_the_target_files_line_when_it_names_a_missing_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    target = _write(tmp_path, service="app-3")
+    scenario = tmp_path / "kill.yaml"
+    scenario.write_text(f"name: kill\ntarget: {target.name}\ntimeline: [{{at: 1s, action: kill, target: app-1}}]\n")
+    assert main(["validate", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert f"{target}:8" in err and "did you mean" in err
+
+
+def test_a_scenario_may_only_hit_what_its_target_opted_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    target = _write(tmp_path)
+    scenario = tmp_path / "kill.yaml"
+    scenario.write_text(f"name: kill\ntarget: {target.name}\ntimeline: [{{at: 1s, action: kill, target: db}}]\n")
+    assert main(["validate", str(scenario)]) == 2
+    assert f"{scenario}:3" in capsys.readouterr().err
