@@ -1,7 +1,7 @@
 """A target's down-signals as watchers: one per source, grouped so that servers sharing
 an HAProxy stats page or a set of Sentinels share one poller.
 
-Adding a signal kind: a `StateWatch` module, a field on `targets.spec.Signal`,
+Adding a signal kind: a `StateWatch` module, a field on `observe.sources.Signal`,
 and one entry in `_BUILDERS`.
 """
 
@@ -17,8 +17,8 @@ from harness.observe.haproxy_poller import HAProxyPoller
 from harness.observe.http_poller import HttpPoller, http_state
 from harness.observe.prometheus_poller import PrometheusPoller, prometheus_state
 from harness.observe.sentinel_watch import SentinelWatch
+from harness.observe.sources import Signal
 from harness.observe.state_watch import StateWatch
-from harness.targets.spec import Signal
 
 
 def _address(text: str) -> tuple[str, int]:

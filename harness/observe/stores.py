@@ -5,7 +5,7 @@ so every successful request is an acknowledged write. After recovery the
 harness asks the store, by request id, whether each one is still there.
 
 Adding a store kind: a class with `missing(request_ids)`, a field on
-`targets.spec.Store`, and one entry in `_CHECKERS`.
+`observe.sources.Store`, and one entry in `_CHECKERS`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ import httpx
 import redis
 
 from harness.errors import InfrastructureError
-from harness.targets.spec import HttpStore, RedisStore, SentinelStore, SqlStore, Store
+from harness.observe.sources import (
+    HttpStore,
+    RedisStore,
+    SentinelStore,
+    SqlStore,
+    Store,
+)
 
 _BATCH = 2000
 _TIMEOUT_S = 5.0

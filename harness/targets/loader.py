@@ -17,7 +17,13 @@ from harness.errors import BadInput
 from harness.load.payloads import load_payloads
 from harness.stack.spec import StackSpec, interpolate, load_stack_spec
 from harness.targets.spec import TargetSpec
-from harness.yaml_model import FileProblems, Problem, YamlDocument, read_yaml, validate_model
+from harness.yaml_model import (
+    FileProblems,
+    Problem,
+    YamlDocument,
+    read_yaml,
+    validate_model,
+)
 
 
 def load_target(path: Path, env: Mapping[str, str] | None = None) -> TargetSpec:

@@ -11,54 +11,15 @@ The file format is documented in `scenarios/README.md`; `load_target`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from typing import Literal
 
+from pydantic import Field, model_validator
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-
+from harness.observe.sources import LoopbackUrl, Signal, Store, Strict
 from harness.scenario import Duration
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def loopback_url(url: str) -> str:
-    """An http(s) URL on loopback: the harness never addresses anything else."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"'{url}' is not an http:// URL")
-    if parts.hostname not in LOOPBACK_HOSTS:
-        raise ValueError(f"'{url}' is not on loopback; publish the port on 127.0.0.1 and use that")
-    return url.rstrip("/")
-
-
-def loopback_address(address: str) -> str:
-    """'127.0.0.1:26379' (host defaults to 127.0.0.1)."""
-    host, _, port = address.rpartition(":")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"'{address}' is not host:port")
-    if host and host not in LOOPBACK_HOSTS:
-        raise ValueError(f"'{address}' is not on loopback; publish the port on 127.0.0.1 and use that")
-    return f"{host or '127.0.0.1'}:{port}"
-
-
-LoopbackUrl = Annotated[str, AfterValidator(loopback_url)]
-LoopbackAddress = Annotated[str, AfterValidator(loopback_address)]
-
-
-def _the_one_kind(model: BaseModel, what: str, kinds: tuple[str, ...]) -> str:
-    """The name of the one field among `kinds` that is set; ValueError unless exactly one is."""
-    given = [name for name in kinds if getattr(model, name) is not None]
-    if len(given) != 1:
-        raise ValueError(f"{what} has exactly one of {', '.join(kinds)} (found {len(given)})")
-    return given[0]
-
-
-class Entry(_Strict):
+class Entry(Strict):
     url: LoopbackUrl
     method: Literal["POST", "PUT", "GET"] = "POST"
     payloads: Path
@@ -70,7 +31,7 @@ class Entry(_Strict):
     degraded_header: str | None = None
 
 
-class Hop(_Strict):
+class Hop(Strict):
     """A link faults may hit through Toxiproxy: inserted by the harness (`upstream`) or existing (`proxy`)."""
 
     upstream: str | None = None
@@ -91,99 +52,7 @@ class Hop(_Strict):
         return self
 
 
-class HAProxySource(_Strict):
-    stats_url: LoopbackUrl
-    backend: str
-
-
-class SentinelSource(_Strict):
-    sentinels: list[LoopbackAddress] = Field(min_length=1)
-    master: str
-    port: int = Field(gt=0, lt=65536)
-    """The port this server is announced with (it names the server in Sentinel's events)."""
-
-
-class PrometheusSource(_Strict):
-    url: LoopbackUrl
-    query: str
-    """An instant query; the server is DOWN while its value is 0 (or it has no sample)."""
-
-
-class Signal(_Strict):
-    """How the stack itself says one server is down; exactly one source."""
-
-    http: LoopbackUrl | None = None
-    """Polled at 20 Hz; DOWN when it does not answer 2xx within 200 ms."""
-    haproxy: HAProxySource | None = None
-    sentinel: SentinelSource | None = None
-    prometheus: PrometheusSource | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Signal:
-        _the_one_kind(self, "a signal", SIGNAL_KINDS)
-        return self
-
-    @property
-    def kind(self) -> str:
-        return _the_one_kind(self, "a signal", SIGNAL_KINDS)
-
-
-SIGNAL_KINDS = ("http", "haproxy", "sentinel", "prometheus")
-
-
-class RedisStore(_Strict):
-    url: str
-    key: str = "pred:{request_id}"
-
-
-class SentinelStore(_Strict):
-    sentinels: list[LoopbackAddress] = Field(min_length=1)
-    master: str
-    key: str = "pred:{request_id}"
-
-
-class HttpStore(_Strict):
-    url: LoopbackUrl
-    """With `{request_id}`; present = 200, missing = 404."""
-
-
-class SqlStore(_Strict):
-    dsn: str
-    """A PostgreSQL DSN on loopback."""
-    query: str
-    """One `%s` for the request id; returns a count (> 0: present)."""
-
-
-class Store(_Strict):
-    """Where acknowledged predictions are read back after recovery (RPO); exactly one kind."""
-
-    redis: RedisStore | None = None
-    sentinel: SentinelStore | None = None
-    http: HttpStore | None = None
-    sql: SqlStore | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Store:
-        _the_one_kind(self, "a store", STORE_KINDS)
-        for name in ("redis", "sentinel"):
-            config = getattr(self, name)
-            if config is not None and "{request_id}" not in config.key:
-                raise ValueError(f"store.{name}.key must contain {{request_id}}")
-        if self.http is not None and "{request_id}" not in self.http.url:
-            raise ValueError("store.http.url must contain {request_id}")
-        if self.sql is not None and self.sql.query.count("%s") != 1:
-            raise ValueError("store.sql.query takes the request id as exactly one %s")
-        return self
-
-    @property
-    def kind(self) -> str:
-        return _the_one_kind(self, "a store", STORE_KINDS)
-
-
-STORE_KINDS = ("redis", "sentinel", "http", "sql")
-
-
-class TargetSpec(_Strict):
+class TargetSpec(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = ""
     compose_file: Path

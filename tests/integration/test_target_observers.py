@@ -21,9 +21,15 @@ from harness.load.locust_run import LocustRun
 from harness.load.payloads import load_payloads
 from harness.load.probe import ProbeStream
 from harness.observe import signals
+from harness.observe.sources import Signal, Store
 from harness.observe.stores import checker_for
-from harness.targets.spec import Signal, Store
-from tests.integration._procs import HOST, free_port, start_redis, start_sentinel, wait_for
+from tests.integration._procs import (
+    HOST,
+    free_port,
+    start_redis,
+    start_sentinel,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
