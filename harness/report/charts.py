@@ -116,10 +116,11 @@ def state_segments(states: pd.DataFrame, origin: float, end: float) -> dict[str,
 
 
 def state_colour(state: str) -> str:
-    """UP green, DOWN red, anything in between (UP 1/3, DOWN 1/2, NOLB, MAINT, ...) amber."""
+    """UP green, DOWN red (also a health check's 'DOWN (HTTP 503)', with its cause), anything in
+    between (UP 1/3, NOLB, MAINT, ...) amber."""
     if state == "UP":
         return STATE_COLOURS["UP"]
-    if state == "DOWN":
+    if state == "DOWN" or state.startswith("DOWN ("):
         return STATE_COLOURS["DOWN"]
     return STATE_COLOURS["other"]
 
@@ -139,7 +140,7 @@ def _server_states(ax: Axes, states: pd.DataFrame, origin: float, end: float) ->
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.invert_yaxis()
     ax.grid(axis="y", visible=False)
-    ax.set_title("Server state (HAProxy for the models, Sentinel for the store)")
+    ax.set_title("Server state (the target's own down-signals)")
 
 
 def _bucket_width(x: pd.Series) -> float:

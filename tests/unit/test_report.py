@@ -238,6 +238,7 @@ def test_state_segments_last_until_the_next_change() -> None:
     assert segments["model-a"] == [(0.0, 4.0, "UP"), (4.0, 0.5, "UP 1/3"), (4.5, 5.5, "DOWN"), (10.0, 10.0, "UP")]
     assert segments["model-b"] == [(0.0, 20.0, "UP")]
     assert [state_colour(s) for s in ("UP", "UP 1/3", "DOWN")] == ["#22c55e", "#f59e0b", "#dc2626"]
+    assert state_colour("DOWN (HTTP 503)") == "#dc2626", "a health endpoint's DOWN, with its cause"
 
 
 def test_timeline_with_server_states_has_a_fourth_lane(failing: RunResult, buckets: pd.DataFrame) -> None:
