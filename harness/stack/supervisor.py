@@ -70,10 +70,15 @@ def bind_control_socket(run_dir: Path) -> socket.socket:
     path = control_socket(run_dir)
     if path.parent != run_dir:
         _private_socket_folder(path.parent)
-    path.unlink(missing_ok=True)
+    # Bound and listening under another name first: the path appears (the harness waits for it)
+    # only once a connect can succeed. Bound in place, a busy machine could let a client connect
+    # between bind and listen and be refused.
+    pending = path.with_name(f".{path.name}.pending")
+    pending.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
+    server.bind(str(pending))
     server.listen(16)
+    os.replace(pending, path)
     return server
 
 
