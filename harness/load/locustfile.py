@@ -4,7 +4,7 @@ Run by `LocustRun` in a process of its own (gevent stays out of the harness)
 and configured from the environment:
 
 - FAILOVER_ENTRY: the target's entry point as JSON (`harness/load/entry.py`: URL, method,
-  payload file, headers; default: the reference stack's gateway);
+  payload file, headers);
 - FAILOVER_RATE, FAILOVER_USERS: total target rate in requests/s, spread evenly over the
   users with `constant_throughput`; a rate of 0 means unthrottled;
 - FAILOVER_TIMEOUT: connect and read timeout per request in seconds (default 2);
@@ -34,7 +34,7 @@ from locust.env import Environment
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from harness.load.entry import EntryPoint
-from harness.load.payloads import DEFAULT_PAYLOADS, load_payloads
+from harness.load.payloads import load_payloads
 
 FLUSH_INTERVAL_S = 0.5
 SOURCE = "locust"
@@ -85,19 +85,13 @@ class RecordWriter:
             log.warning("request record %s failed (%d so far): %s", action, self.failures, error)
 
 
-def _entry() -> EntryPoint:
-    if "FAILOVER_ENTRY" in os.environ:
-        return EntryPoint.from_json(os.environ["FAILOVER_ENTRY"])
-    return EntryPoint(url="http://127.0.0.1:8080/predict", payloads=DEFAULT_PAYLOADS, prediction="prediction")
-
-
 def _writer() -> RecordWriter | None:
     if os.environ.get("FAILOVER_RECORD", "1") == "0":
         return None
     return RecordWriter(Path(os.environ.get("FAILOVER_RECORDS", "records.jsonl")))
 
 
-ENTRY = _entry()
+ENTRY = EntryPoint.from_json(os.environ["FAILOVER_ENTRY"])
 RATE = float(os.environ.get("FAILOVER_RATE", "0"))
 USERS = max(1, int(os.environ.get("FAILOVER_USERS", "1")))
 TIMEOUT_S = float(os.environ.get("FAILOVER_TIMEOUT", "2"))

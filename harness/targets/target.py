@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from abc import ABC, abstractmethod
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -100,9 +101,14 @@ class Target(ABC):
             missing["lost_writes"] = missing["rpo"]
         if self.spec.entry.prediction is None:
             missing["accuracy"] = f"target '{self.name}' declares no entry.prediction"
-        elif not any(payload.label is not None for payload in load_payloads(self.spec.entry.payloads)):
+        elif not self._payloads_labelled:
             missing["accuracy"] = f"the payloads of target '{self.name}' carry no labels"
         return missing
+
+    @cached_property
+    def _payloads_labelled(self) -> bool:
+        """Read once, not once per fault scored."""
+        return any(payload.label is not None for payload in load_payloads(self.spec.entry.payloads))
 
     def watchers(self) -> list[StateWatch]:
         return signals.watchers(self.spec.signals)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from harness.records import RequestRecord
 from harness.result import FaultScore, FaultWindow, SLOResult
 from harness.scenario import SLOs, StopCondition
 from harness.scoring import (
@@ -32,20 +33,7 @@ REFUSED = 0.001
 Interval = tuple[float, float]
 
 
-@dataclass(frozen=True)
-class Record:
-    sent_at: float
-    latency_s: float
-    ok: bool
-    status: int
-    error: str
-    served_by: str
-    model_version: str
-    degraded: bool
-    request_id: str
-    prediction: int | None
-    label: int | None
-    source: str
+Record = RequestRecord
 
 
 def within(offset: float, intervals: tuple[Interval, ...]) -> bool:
