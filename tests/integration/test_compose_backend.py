@@ -202,9 +202,12 @@ def test_kill_stays_down_until_started(running: ComposeStack) -> None:
     _wait_ready(running, "model-b")
 
 
-def test_stop_then_start(running: ComposeStack) -> None:
+def test_stop_then_start(running: ComposeStack, client: docker.DockerClient) -> None:
     running.stop("model-fallback")
-    assert _state(running, "model-fallback") == "stopped"
+    container = client.containers.get(_status(running, "model-fallback").ref)
+    ended = container.attrs["State"]
+    logs = container.logs(tail=15).decode(errors="replace")
+    assert _state(running, "model-fallback") == "stopped", f"exit code {ended['ExitCode']}; last logs:\n{logs}"
     running.start("model-fallback")
     _wait_ready(running, "model-fallback")
 

@@ -33,6 +33,8 @@ from .store import PredictionStore, StoreError
 log = logging.getLogger(__name__)
 
 STORE_CHECK_INTERVAL = 0.25
+STORE_CLOSE_TIMEOUT = 2.0
+"""Shutdown gives up on closing Redis and Sentinel connections after this long (a half-open one can hang)."""
 
 Feature = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
@@ -127,7 +129,10 @@ class Server:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.store.close()
+        try:
+            await asyncio.wait_for(self.store.close(), STORE_CLOSE_TIMEOUT)
+        except TimeoutError:
+            log.warning("store: connections not closed within %.0f s; exiting anyway", STORE_CLOSE_TIMEOUT)
 
     async def predict(self, body: PredictRequest, request: Request) -> JSONResponse:
         loaded = self.loaded
