@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from harness import scoring
-from harness.faults.network import Partition, toxiproxy_api
+from harness.faults.hop.partition import Partition
+from harness.faults.hop.toxic import toxiproxy_api
 from harness.load.payloads import load_payloads
 from harness.load.probe import ProbeStream
 from harness.result import FaultScore, FaultWindow

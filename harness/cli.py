@@ -18,6 +18,7 @@ from typer.exceptions import TyperException
 from harness import __version__
 from harness.commands.options import console
 from harness.commands.scenarios import register_scenario_commands
+from harness.commands.fault_types import fault_types_command
 from harness.commands.init import init_command
 from harness.commands.stack import stack_app
 from harness.commands.targets import targets_command
@@ -28,6 +29,7 @@ app.add_typer(stack_app, name="stack")
 register_scenario_commands(app)
 app.command("targets")(targets_command)
 app.command("init")(init_command)
+app.command("fault-types")(fault_types_command)
 
 
 def _version(value: bool) -> None:

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InfrastructureError, describe_exception
-from harness.faults import FaultContext, build_fault
-from harness.faults.network import TOXIC_PREFIX, toxiproxy_api
+from harness.faults import FaultContext, build_fault, parse_fault
+from harness.faults.hop.toxic import TOXIC_PREFIX, toxiproxy_api
 from harness.journal import OpenFault, Registration, append_entry, open_faults, read_entries, registrations
-from harness.scenario import Fault as FaultSpec
 from harness.stack import Stack, StackSettings, open_stack
 
 Lines = tuple[list[str], list[str]]
@@ -48,7 +47,7 @@ def revert_open_fault(open_fault: OpenFault) -> str:
     stack = open_stack(run["backend"], settings_from_run(run))
     toxiproxy_url = run.get("toxiproxy_url") or stack.endpoints().toxiproxy_url
     context = FaultContext(stack, toxiproxy_url, run.get("proxies", {}))
-    fault = build_fault(FaultSpec.model_validate(open_fault.intent["spec"]), context)
+    fault = build_fault(parse_fault(open_fault.intent["spec"]), context)
     fault.revert()
     append_entry(open_fault.journal, "fault-reverted", fault=open_fault.intent["fault"], by="heal")
     return f"reverted {fault.describe()} (run {run.get('run_id', '?')}, {run.get('scenario', '?')})"

@@ -7,105 +7,17 @@ Durations are written like `250ms`, `30s`, `1m`; fractions like `99.9%`.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from harness.yaml_model import Tip, field_missing, field_not_allowed
+from harness.faults import FaultSpec
+from harness.units import Duration, Fraction, at_least, at_most, format_duration
+from harness.units import Strict as _Strict
+from harness.yaml_model import Tip
 
-_DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)\s*$")
-_UNIT_SECONDS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-MAX_RUN_S = 24 * 3600.0
-RUN_LIMIT_WHY = (
-    "no run may last longer, as every request is kept in memory until the run is scored "
-    "(a day at 100 probes/s is 8.6 million); a failover test lasts minutes, so this is most likely a wrong unit"
-)
-
-
-def parse_duration(value: Any) -> float:
-    """'250ms' -> 0.25; bare numbers are seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like 250ms, 30s or 2m")
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"'{value}' is not a duration; write it like 250ms, 30s or 2m")
-    return float(match["value"]) * _UNIT_SECONDS[match["unit"]]
-
-
-def parse_fraction(value: Any) -> float:
-    """'99.9%' -> 0.999; bare numbers must already be fractions in [0, 1]."""
-    if isinstance(value, bool):
-        raise ValueError("expected a percentage like 99.9%")
-    text = str(value).strip()
-    try:
-        number = round(float(text[:-1]) / 100, 12) if text.endswith("%") else float(text)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a percentage; write it like 99.9%") from None
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(f"'{value}' is not between 0% and 100%")
-    return number
-
-
-def format_duration(value: float) -> str:
-    """0.25 -> '250ms', 120 -> '2m', 7200 -> '2h', 90 -> '90s'."""
-    if 0 < value < 1:
-        return f"{value * 1000:g}ms"
-    if 3600 <= value <= MAX_RUN_S and value % 3600 == 0:
-        return f"{value / 3600:g}h"
-    if 60 <= value <= MAX_RUN_S and value % 60 == 0:
-        return f"{value / 60:g}m"
-    return f"{value:g}s"
-
-
-def at_most(limit: float, why: str, show: Callable[[float], str] = "{:g}".format) -> AfterValidator:
-    """An upper bound whose error says why it is there (pydantic's `le` cannot)."""
-
-    def check(value: float) -> float:
-        if value > limit:
-            raise ValueError(f"{show(value)} is more than {show(limit)}: {why}")
-        return value
-
-    return AfterValidator(check)
-
-
-def at_least(limit: float, why: str, show: Callable[[float], str] = "{:g}".format) -> AfterValidator:
-    def check(value: float) -> float:
-        if value < limit:
-            raise ValueError(f"{show(value)} is less than {show(limit)}: {why}")
-        return value
-
-    return AfterValidator(check)
-
-
-def normalize_hop(target: str) -> str:
-    """'gateway->model-a' -> 'gateway-model-a', the Toxiproxy proxy's name."""
-    return target.replace("->", "-").strip()
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    Field(ge=0, allow_inf_nan=False),
-    at_most(MAX_RUN_S, RUN_LIMIT_WHY, format_duration),
-    Tip("durations look like 250ms, 30s or 2m (a bare number is seconds)"),
-]
-Fraction = Annotated[
-    float,
-    BeforeValidator(parse_fraction),
-    Tip("percentages look like 99.9% (from 0% to 100%); a bare number is a fraction such as 0.999"),
-]
 MIN_PROBES_PER_BUCKET = 5
-FaultAction = Literal["kill", "stop", "pause", "latency", "timeout", "partition"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 class StackRef(_Strict):
     backend: Literal["local", "compose"] | None = None
@@ -144,34 +56,6 @@ class SteadyState(_Strict):
     """Window before the first fault (and at the end) that must meet the SLOs."""
 
 
-class Fault(_Strict):
-    at: Duration
-    """Seconds after the steady-state check ended."""
-    action: FaultAction
-    target: str
-    """A service (kill/stop/pause) or a Toxiproxy hop `from->to` or proxy name (latency/timeout/partition)."""
-    duration: Duration | None = None
-    """Revert after this long; None: revert at the end of the run."""
-    latency: Duration | None = None
-    jitter: Duration | None = None
-    timeout: Duration | None = None
-    """For `timeout`: close the connection after this long; 0 = black hole until reverted."""
-
-    @model_validator(mode="after")
-    def _parameters_fit_the_action(self) -> Fault:
-        needed = {"latency": ("latency",), "timeout": ("timeout",)}.get(self.action, ())
-        allowed = {"latency": ("latency", "jitter"), "timeout": ("timeout",)}.get(self.action, ())
-        for name in needed:
-            if getattr(self, name) is None:
-                raise field_missing(name, f"action '{self.action}' needs it")
-        takes = f"takes only {', '.join(allowed)}" if allowed else "takes no parameters"
-        for name in ("latency", "jitter", "timeout"):
-            if getattr(self, name) is not None and name not in allowed:
-                why = f"does not apply to action '{self.action}'"
-                raise field_not_allowed(name, why, f"action '{self.action}' {takes}")
-        return self
-
-
 class LatencySLO(_Strict):
     p50: Duration | None = None
     p95: Duration | None = None
@@ -208,7 +92,7 @@ class Scenario(_Strict):
     stack: StackRef = StackRef()
     load: Load = Load()
     steady_state: SteadyState = SteadyState()
-    timeline: list[Fault] = Field(
+    timeline: list[FaultSpec] = Field(
         min_length=1, examples=[[{"at": "2s", "action": "kill", "target": "model-a", "duration": "8s"}]]
     )
     slos: SLOs = SLOs()

@@ -11,24 +11,17 @@ import itertools
 import math
 from difflib import get_close_matches
 from pathlib import Path
-from typing import get_args
 
 from harness.errors import BadInput
+from harness.faults import FaultParams as Fault
+from harness.faults import acting_on, fault_type, normalize_hop
+from harness.faults.base import ActsOn
 from harness.load.payloads import load_payloads
-from harness.scenario import (
-    MAX_RUN_S,
-    RUN_LIMIT_WHY,
-    Fault,
-    FaultAction,
-    Scenario,
-    format_duration,
-    normalize_hop,
-)
+from harness.scenario import Scenario
+from harness.units import MAX_RUN_S, RUN_LIMIT_WHY, format_duration
 from harness.yaml_model import FileProblems, Loc, Problem, YamlDocument, did_you_mean, dotted, read_yaml, validate_model
 
 __all__ = [
-    "HOP_ACTIONS",
-    "SERVICE_ACTIONS",
     "Problem",
     "ScenarioError",
     "discover",
@@ -36,10 +29,6 @@ __all__ = [
     "normalize_hop",
     "summarize",
 ]
-
-SERVICE_ACTIONS = frozenset({"kill", "stop", "pause"})
-HOP_ACTIONS = frozenset({"latency", "timeout", "partition"})
-"""Together exactly the `FaultAction` values (a unit test holds them to that)."""
 
 ScenarioError = FileProblems
 """Everything wrong with one scenario file (the name callers used before `yaml_model`)."""
@@ -103,7 +92,7 @@ def _target_problems(
     scenario: Scenario, document: YamlDocument, services: set[str] | None, hops: set[str] | None) -> list[Problem]:
     problems = []
     for index, fault in enumerate(scenario.timeline):
-        on_services = fault.action in SERVICE_ACTIONS
+        on_services = _on_services(fault)
         known = services if on_services else hops
         name = fault.target if on_services else normalize_hop(fault.target)
         if known is not None and name not in known:
@@ -115,12 +104,13 @@ def _target_problems(
 
 
 def _unknown_target_message(fault: Fault, on_services: bool, services: set[str] | None, hops: set[str] | None) -> str:
-    wanted, actions = ("service", SERVICE_ACTIONS) if on_services else ("hop", HOP_ACTIONS)
-    message = f"'{fault.target}' is not a {wanted} the target lets faults touch ({_and(actions)} act on {wanted}s)"
+    wanted: ActsOn = "service" if on_services else "hop"
+    other: ActsOn = "hop" if on_services else "service"
+    message = f"'{fault.target}' is not a {wanted} the target lets faults touch ({_acting_on(wanted)} act on {wanted}s)"
     if on_services and hops and normalize_hop(fault.target) in hops:
-        return f"{message}; it is a hop, for {_and(HOP_ACTIONS)}"
+        return f"{message}; it is a hop, for {_acting_on(other)}"
     if not on_services and services and fault.target in services:
-        return f"{message}; it is a service, for {_and(SERVICE_ACTIONS)}"
+        return f"{message}; it is a service, for {_acting_on(other)}"
     return message
 
 
@@ -217,8 +207,12 @@ def _end_or_start(fault: Fault) -> float:
     return fault.at + (fault.duration or 0.0)
 
 
+def _on_services(fault: Fault) -> bool:
+    return fault_type(fault.action).acts_on == "service"
+
+
 def _target_key(fault: Fault) -> tuple[bool, str]:
-    on_services = fault.action in SERVICE_ACTIONS
+    on_services = _on_services(fault)
     return on_services, fault.target if on_services else normalize_hop(fault.target)
 
 
@@ -235,8 +229,7 @@ def _span(fault: Fault) -> str:
 
 
 def _describe_fault(fault: Fault) -> str:
-    parameters = {"latency": fault.latency, "jitter": fault.jitter, "timeout": fault.timeout}
-    given = ", ".join(f"{name} {format_duration(value)}" for name, value in parameters.items() if value is not None)
+    given = fault.shown_parameters()
     until = f" for {format_duration(fault.duration)}" if fault.duration is not None else " until the end"
     return f"{fault.action} {fault.target}{f' ({given})' if given else ''} at {format_duration(fault.at)}{until}"
 
@@ -260,9 +253,10 @@ def _percent(value: float) -> str:
     return f"{value * 100:g}%"
 
 
-def _and(actions: frozenset[str]) -> str:
-    ordered = [action for action in get_args(FaultAction) if action in actions]
-    return ", ".join(ordered[:-1]) + f" and {ordered[-1]}"
+def _acting_on(kind: ActsOn) -> str:
+    """'kill, stop and pause' for 'service'."""
+    names = acting_on(kind)
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
 
 
 def _missing_path_tip(path: Path) -> str:

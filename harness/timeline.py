@@ -16,17 +16,16 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from harness.errors import FaultFailed, describe_exception
-from harness.faults import Fault, FaultContext, build_fault
+from harness.faults import Fault, FaultContext, FaultParams, build_fault
 from harness.journal import Journal
 from harness.result import FaultWindow
-from harness.scenario import Fault as FaultSpec
 from harness.scenario import Scenario
 
 
 @dataclass
 class ScheduledFault:
     index: int
-    spec: FaultSpec
+    spec: FaultParams
     fault: Fault
     intended: bool = False
     """The intent is journaled: from here on the fault may be in effect."""
@@ -41,12 +40,11 @@ class ScheduledFault:
         return self.injected_at is not None and self.reverted_at is None
 
     def window(self) -> FaultWindow:
-        parameters = {"latency": self.spec.latency, "jitter": self.spec.jitter, "timeout": self.spec.timeout}
         return FaultWindow(
             index=self.index,
             type=self.spec.action,
             target=self.spec.target,
-            parameters={key: value for key, value in parameters.items() if value is not None},
+            parameters={key: value for key, value in self.spec.parameters().items() if value is not None},
             injected_at=self.injected_at or 0.0,
             reverted_at=self.reverted_at,
             inject_call_s=self.inject_call_s,

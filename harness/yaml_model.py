@@ -369,19 +369,46 @@ class _Shape:
         return f"a {title} is a mapping, at least {' and '.join(required)}"
 
     def problem(self, error: ErrorDetails, document: YamlDocument) -> Problem:
-        loc, error_type = tuple(error["loc"]), error["type"]
+        """`error["loc"]` names the member a tagged union chose (`timeline.0.latency.jitter`); the
+        problem's path is the file's (`timeline[0].jitter`), found by `_walk`."""
+        raw, error_type = tuple(error["loc"]), error["type"]
+        loc = self._walk(raw)[0]
+        if error_type in ("union_tag_invalid", "union_tag_not_found"):
+            return self._bad_tag(error, loc, document)
         if error_type == "extra_forbidden":
-            return self._unknown_field(loc, document)
+            return self._unknown_field(raw, document)
         if error_type == "missing":
-            return Problem(document.line(loc[:-1]), dotted(loc), "missing (required)", self._missing_tip(loc))
+            return Problem(document.line(loc[:-1]), dotted(loc), "missing (required)", self._missing_tip(raw))
         if error_type in ("field_missing", "field_not_allowed"):
             return self._rule(error, document)
-        return Problem(document.line(loc), dotted(loc), _message(error), self._value_tip(error))
+        return Problem(document.line(loc), dotted(loc), _message(error, loc), self._value_tip(error))
 
-    def _unknown_field(self, loc: Loc, document: YamlDocument) -> Problem:
-        known = self._field_names(loc[:-1])
+    def _bad_tag(self, error: ErrorDetails, loc: Loc, document: YamlDocument) -> Problem:
+        """A tagged union's tag (a fault's `action`) missing or not one of its members'."""
+        field_info = self._walk(tuple(error["loc"]))[1]
+        members = _tagged_members(field_info)
+        key, tags = _discriminator(field_info), list(members)
+        tag_loc = (*loc, key)
+        choices = f"{key} is one of: {', '.join(tags)}"
+        if error["type"] == "union_tag_not_found":
+            return Problem(document.line(loc), dotted(tag_loc), "missing (required)", f"add '{key}:'; {choices}")
+        tag = str(error.get("ctx", {}).get("tag", ""))
+        return Problem(document.line(tag_loc), dotted(tag_loc), f"unknown {key} '{tag}'", did_you_mean(tag, tags) + choices)
+
+    def _unknown_field(self, raw: Loc, document: YamlDocument) -> Problem:
+        loc = self._walk(raw)[0]
+        known = self._field_names(raw[:-1])
         tip = f"{did_you_mean(str(loc[-1]), known)}fields here: {', '.join(known)}"
-        return Problem(document.line(loc, of_key=True), dotted(loc), "unknown field", tip)
+        return Problem(document.line(loc, of_key=True), dotted(loc), self._unknown_why(raw, loc), tip)
+
+    def _unknown_why(self, raw: Loc, loc: Loc) -> str:
+        """'unknown field', or which member of a tagged union does not take it ("not a field of action 'kill'")."""
+        if len(raw) - len(loc) != 1 or raw[-2] == loc[-2]:
+            return "unknown field"
+        union = self._walk(raw[:-2])[1]
+        if not any(_model_field(member, str(raw[-1])) for member in _tagged_members(union).values()):
+            return "unknown field"
+        return f"not a field of {_discriminator(union)} '{raw[-2]}'"
 
     def _missing_tip(self, loc: Loc) -> str:
         name, field_info = str(loc[-1]), self._field_at(loc)
@@ -393,9 +420,10 @@ class _Shape:
     def _rule(self, error: ErrorDetails, document: YamlDocument) -> Problem:
         """A field a model validator requires or refuses (see `field_missing`, `field_not_allowed`)."""
         context = error.get("ctx", {})
-        loc = (*error["loc"], context["field"])
+        raw = (*error["loc"], context["field"])
+        loc = self._walk(raw)[0]
         if error["type"] == "field_missing":
-            tip = "; ".join([f"add '{context['field']}:'", *_tips(self._field_at(loc))])
+            tip = "; ".join([f"add '{context['field']}:'", *_tips(self._field_at(raw))])
             return Problem(document.line(loc[:-1]), dotted(loc), f"missing ({context['why']})", tip)
         tip = f"remove '{context['field']}:' ({context['fix']})"
         return Problem(document.line(loc, of_key=True), dotted(loc), context["why"], tip)
@@ -417,35 +445,43 @@ class _Shape:
         description = field_info.description if field_info else None
         return "; ".join(tips) or description or self.format_tip
 
-    def _field_at(self, loc: Loc) -> FieldInfo | None:
+    def _walk(self, raw: Loc) -> tuple[Loc, FieldInfo | None, type[BaseModel] | None]:
+        """Follow an error's path through the models: (the path without union tags, the field at its
+        end, the model that field holds). A list index is skipped: the list's items have its model."""
         model: type[BaseModel] | None = self.model
-        found = None
-        for part in loc:
+        found: FieldInfo | None = None
+        members: dict[str, type[BaseModel]] = {}
+        loc: list[str | int] = []
+        for index, part in enumerate(raw):
+            if isinstance(part, str) and part in members:
+                model, members = members[part], {}
+                continue
+            loc.append(part)
             if isinstance(part, int):
-                continue  # a list index: the list's items have the field's model
+                continue
             found = _model_field(model, part) if model else None
             if found is None:
-                return None
-            model = _model_in(found.annotation)
-        return found
+                return (*loc, *raw[index + 1 :]), None, None
+            model, members = _model_in(found.annotation), _tagged_members(found)
+        return tuple(loc), found, model
 
-    def _field_names(self, loc: Loc) -> list[str]:
-        """The keys the mapping at `loc` accepts (aliases as written in a file)."""
-        model: type[BaseModel] | None = self.model
-        if loc:
-            field_info = self._field_at(loc)
-            model = _model_in(field_info.annotation) if field_info else None
+    def _field_at(self, raw: Loc) -> FieldInfo | None:
+        return self._walk(raw)[1]
+
+    def _field_names(self, raw: Loc) -> list[str]:
+        """The keys the mapping at `raw` accepts (aliases as written in a file)."""
+        model = self._walk(raw)[2] if raw else self.model
         if model is None:
             return []
         return [info.alias or name for name, info in model.model_fields.items()]
 
 
-def _message(error: ErrorDetails) -> str:
+def _message(error: ErrorDetails, loc: Loc) -> str:
     error_type, value = error["type"], error.get("input")
     if value is None:
         return "empty (no value after the colon)"
     if error_type == "literal_error":
-        return f"unknown {error['loc'][-1]} '{value}'"
+        return f"unknown {loc[-1]} '{value}'"
     if error_type == "model_type":
         return f"expected a mapping (`key: value` lines), got a {kind(value)}"
     if error_type == "list_type":
@@ -453,7 +489,7 @@ def _message(error: ErrorDetails) -> str:
     if error_type == "too_short":
         return "must not be empty"
     if error_type == "string_pattern_mismatch":
-        return f"'{value}' is not a valid {error['loc'][-1]}"
+        return f"'{value}' is not a valid {loc[-1]}"
     message = error["msg"].removeprefix("Value error, ")
     return message if error_type == "value_error" else f"{message}, got '{value}'"
 
@@ -497,6 +533,24 @@ def _literal_choices(field_info: FieldInfo | None) -> list[str]:
         if get_origin(part) is Literal:
             return [str(choice) for choice in get_args(part)]
     return []
+
+
+def _discriminator(field_info: FieldInfo | None) -> str:
+    """The key that tells a tagged union's members apart (`action`), '' when the field is not one."""
+    for part in _annotation_parts(field_info):
+        if isinstance(part, FieldInfo) and isinstance(part.discriminator, str):
+            return part.discriminator
+    return ""
+
+
+def _tagged_members(field_info: FieldInfo | None) -> dict[str, type[BaseModel]]:
+    """Tag -> member model of a field that is (a list of) a tagged union; empty otherwise."""
+    key = _discriminator(field_info)
+    members: dict[str, type[BaseModel]] = {}
+    for part in _annotation_parts(field_info) if key else ():
+        if isinstance(part, type) and issubclass(part, BaseModel) and key in part.model_fields:
+            members.update({str(tag): part for tag in get_args(part.model_fields[key].annotation)})
+    return members
 
 
 def _model_field(model: type[BaseModel], key: str) -> FieldInfo | None:

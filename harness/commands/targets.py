@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from harness.commands.options import console
+from harness.faults import acting_on
 from harness.stack import StackSettings
 from harness.targets import Target, resolve_target
 
@@ -31,10 +32,10 @@ def targets_command(
 def _hittable(target: Target) -> Table:
     table = Table("faults may hit", "how", title=None, show_edge=False)
     for service in target.spec.services:
-        table.add_row(service, "service: kill, stop, pause")
+        table.add_row(service, f"service: {', '.join(acting_on('service'))}")
     for name, hop in target.spec.hops.items():
         how = f"inserted proxy to {hop.upstream}" if hop.upstream else f"existing proxy '{hop.proxy}'"
-        table.add_row(name, f"hop: latency, timeout, partition ({how})")
+        table.add_row(name, f"hop: {', '.join(acting_on('hop'))} ({how})")
     return table
 
 

@@ -1,11 +1,27 @@
-"""Faults: one small class per fault type, registered by name.
+"""Faults: one module per fault type, registered by name (see `base.py` for how a type declares itself)."""
 
-Each fault has `inject()`, `revert()` and `describe()`; `build_fault` turns a
-scenario's timeline entry into one. Importing this package registers every
-fault family.
-"""
+from harness.faults.base import (
+    Fault,
+    FaultContext,
+    FaultParams,
+    FaultType,
+    acting_on,
+    fault_type,
+    fault_types,
+    normalize_hop,
+)
+from harness.faults.catalogue import FaultSpec, build_fault, parse_fault
 
-from harness.faults import network, process  # noqa: F401  (registration)
-from harness.faults.base import FAULT_TYPES, Fault, FaultContext, build_fault
-
-__all__ = ["FAULT_TYPES", "Fault", "FaultContext", "build_fault"]
+__all__ = [
+    "Fault",
+    "FaultContext",
+    "FaultParams",
+    "FaultSpec",
+    "FaultType",
+    "acting_on",
+    "build_fault",
+    "fault_type",
+    "fault_types",
+    "normalize_hop",
+    "parse_fault",
+]

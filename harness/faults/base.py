@@ -1,15 +1,24 @@
-"""The fault protocol, the context faults act through, and the registry."""
+"""What a fault is, what it acts through, and how a fault type declares itself.
+
+A fault type is one module (`faults/service/kill.py`, `faults/hop/latency.py`,
+...) that declares its parameters as a pydantic model, what it acts on and how
+to build the fault, with one `register(FaultType(...))`. Scenario validation,
+the timeline, `heal` and `failover fault-types` all read that declaration;
+`catalogue.py` imports every module, so adding a fault type is one module
+plus one line there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
-from harness.errors import BadInput
-from harness.scenario import Fault as FaultSpec
-from harness.scenario import normalize_hop
 from harness.stack import Stack
+from harness.units import Duration, Strict, format_duration, is_duration
+
+ActsOn = Literal["service", "hop"]
+"""What a fault's `target` names: a service the target opted in, or a hop (a Toxiproxy proxy)."""
 
 
 class Fault(Protocol):
@@ -21,6 +30,11 @@ class Fault(Protocol):
 
     def describe(self) -> str:
         """One line for people: 'latency 800ms on gateway->model-a'."""
+
+
+def normalize_hop(target: str) -> str:
+    """'gateway->model-a' -> 'gateway-model-a', the Toxiproxy proxy's name."""
+    return target.replace("->", "-").strip()
 
 
 @dataclass(frozen=True)
@@ -37,22 +51,65 @@ class FaultContext:
         return self.proxies.get(name, name)
 
 
-FaultFactory = Callable[[FaultSpec, FaultContext], Fault]
-_REGISTRY: dict[str, FaultFactory] = {}
-FAULT_TYPES: list[str] = []
+class FaultParams(Strict):
+    """A timeline entry: when, what, for how long. Each fault type's model adds its `action` (a literal
+    naming the type) and its own parameters."""
+
+    at: Duration
+    """Seconds after the steady-state check ended."""
+    action: str
+    target: str
+    """A service, or a hop `from->to` (or its Toxiproxy proxy name): what the type acts on."""
+    duration: Duration | None = None
+    """Revert after this long; None: the fault lasts until the load ends, and is reverted then."""
+
+    def parameters(self) -> dict[str, Any]:
+        """The type's own parameters (not when or where), as written in a result file."""
+        common = set(FaultParams.model_fields)
+        return {name: value for name, value in self.model_dump(mode="json").items() if name not in common}
+
+    def shown_parameters(self) -> str:
+        """'latency 800ms, jitter 0s': the type's own parameters, durations written as durations."""
+        fields = type(self).model_fields
+        shown = [
+            f"{name} {format_duration(value) if is_duration(fields[name]) else value}"
+            for name, value in self.parameters().items()
+            if value is not None
+        ]
+        return ", ".join(shown)
 
 
-def register(name: str) -> Callable[[FaultFactory], FaultFactory]:
-    def add(factory: FaultFactory) -> FaultFactory:
-        _REGISTRY[name] = factory
-        FAULT_TYPES.append(name)
-        return factory
+@dataclass(frozen=True)
+class FaultType:
+    name: str
+    params: type[FaultParams]
+    acts_on: ActsOn
+    build: Callable[[Any, FaultContext], Fault]
+    """(the validated params, the context) -> the fault, ready to inject."""
+    summary: str
+    """One line for people, for `failover fault-types` and the docs."""
 
-    return add
+
+_TYPES: dict[str, FaultType] = {}
 
 
-def build_fault(spec: FaultSpec, context: FaultContext) -> Fault:
-    factory = _REGISTRY.get(spec.action)
-    if factory is None:
-        raise BadInput(f"unknown fault action '{spec.action}'", f"known actions: {', '.join(sorted(_REGISTRY))}")
-    return factory(spec, context)
+def register(fault_type: FaultType) -> FaultType:
+    action = fault_type.params.model_fields["action"].annotation
+    if action != Literal[fault_type.name]:
+        raise TypeError(f"{fault_type.params.__name__}.action must be Literal['{fault_type.name}']")
+    _TYPES[fault_type.name] = fault_type
+    return fault_type
+
+
+def fault_types() -> list[FaultType]:
+    """Every registered type, in registration order (the catalogue's order)."""
+    return list(_TYPES.values())
+
+
+def fault_type(name: str) -> FaultType:
+    return _TYPES[name]
+
+
+def acting_on(kind: ActsOn) -> list[str]:
+    """The names of the types whose target is a `kind` (service or hop), in catalogue order."""
+    return [each.name for each in _TYPES.values() if each.acts_on == kind]

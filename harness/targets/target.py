@@ -24,7 +24,7 @@ from harness.load.probe import PredictionClient
 from harness.observe import signals
 from harness.observe.state_watch import StateWatch
 from harness.observe.stores import LostWriteChecker, checker_for
-from harness.scenario import normalize_hop
+from harness.faults import normalize_hop
 from harness.stack import Backend, Stack
 from harness.targets.spec import TargetSpec
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.faults.network import toxiproxy_api
+from harness.faults.hop.toxic import toxiproxy_api
 from harness.stack import StackSettings
 from harness.stack.local import LocalStack
 from tests.conftest import REPO

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.faults.network import Partition, Toxic
+from harness.faults.hop.partition import Partition
+from harness.faults.hop.toxic import Toxic
 from harness.heal import heal
 from tests.conftest import local_binaries_available, require
 from tests.integration._runs import (

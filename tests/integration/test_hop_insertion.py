@@ -24,7 +24,7 @@ import docker
 import pytest
 import yaml
 
-from harness.faults.network import proxy
+from harness.faults.hop.toxic import proxy
 from harness.stack.images import ensure_stack_image, image_names
 from harness.stack.spec import REPO_ROOT, interpolate
 from harness.targets.compose_override import TOXIPROXY_SERVICE, HopInsertion, hop_override

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.faults.network import proxy
+from harness.faults.hop.toxic import proxy
 from harness.load.payloads import load_payloads
 from harness.load.probe import ProbeStream
 from harness.stack import Stack, StackSettings, open_stack

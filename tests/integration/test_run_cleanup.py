@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from harness.cli import main
-from harness.faults.network import Toxic
+from harness.faults.hop.toxic import Toxic
 from tests.conftest import local_binaries_available, require
 from tests.integration._runs import (
     PROJECT,

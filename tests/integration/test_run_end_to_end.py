@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.faults.network import toxiproxy_api
+from harness.faults.hop.toxic import toxiproxy_api
 from harness.heal import heal
 from harness.stack import StackSettings
 from harness.stack.local import LocalStack

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.faults.network import toxiproxy_api
+from harness.faults.hop.toxic import toxiproxy_api
 from harness.stack import StackSettings, open_stack
 from tests.conftest import REPO, docker_available, local_binaries_available, require
 

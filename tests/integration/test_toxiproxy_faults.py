@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import InfrastructureError
-from harness.faults.network import Toxic, toxiproxy_api
+from harness.faults.hop.toxic import Toxic, toxiproxy_api
 from harness.stack.images import find_toxiproxy_server
 from tests.conftest import require
 from tests.integration._procs import free_port, wait_for

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
 from harness.cli import main
 from harness.errors import EXIT_BAD_INPUT, BadInput
-from harness.scenario import FaultAction
+from harness.faults import fault_types
 from harness.scenario_loader import (
-    HOP_ACTIONS,
-    SERVICE_ACTIONS,
     ScenarioError,
     discover,
     load_scenario,
@@ -25,7 +22,7 @@ from harness.stack.spec import REPO_ROOT
 FIXTURES = Path(__file__).parent / "scenarios"
 SERVICES = {"gateway", "model-a", "model-b", "model-fallback", "redis-1"}
 HOPS = {"gateway-model-a", "gateway-model-b", "model-a-redis-1"}
-ACTIONS = ", ".join(get_args(FaultAction))
+ACTIONS = ", ".join(kind.name for kind in fault_types())
 DURATION_TIP = "durations look like 250ms, 30s or 2m"
 
 # (fixture, the message's lines after "FILE:", substrings of the tip)
@@ -54,13 +51,13 @@ BAD = [
     ("bad-action.yaml", ["4: timeline[0].action: unknown action 'kil'"], ["did you mean 'kill'?", ACTIONS]),
     (
         "bad-missing-parameter.yaml",
-        ["3: timeline[0].latency: missing (action 'latency' needs it)"],
-        ["add 'latency:'", DURATION_TIP],
+        ["3: timeline[0].latency: missing (required)"],
+        ["add `latency: 800ms`"],
     ),
     (
         "bad-parameter.yaml",
-        ["6: timeline[0].latency: does not apply to action 'kill'"],
-        ["remove 'latency:' (action 'kill' takes no parameters)"],
+        ["6: timeline[0].latency: not a field of action 'kill'"],
+        ["fields here: at, action, target, duration"],
     ),
     ("bad-empty-timeline.yaml", ["3: timeline: must not be empty"], ["timeline: [{at: 2s, action: kill"]),
     ("bad-name.yaml", ["2: name: 'Replica Kill' is not a valid name"], ["lowercase letters", "e.g. 'replica-kill'"]),
@@ -75,7 +72,6 @@ BAD = [
         [
             "1: trials: Input should be greater than or equal to 1, got '0'",
             "2: name: 'Replica_Kill' is not a valid name",
-            "4: timeline[0].at: 'soon' is not a duration",
             "5: timeline[0].action: unknown action 'explode'",
             "7: timeline[1].at: empty (no value after the colon)",
             "7: timeline[1].target: missing (required)",
@@ -84,7 +80,7 @@ BAD = [
         ],
         [
             f"timeline[0].action: action is one of: {ACTIONS}",
-            f"timeline[0].at: {DURATION_TIP}",
+            f"timeline[1].at: {DURATION_TIP}",
             "trials: trials must be >= 1",
         ],
     ),
@@ -204,11 +200,6 @@ def test_target_checks_are_skipped_without_the_stack() -> None:
 )
 def test_normalize_hop(target: str, proxy: str) -> None:
     assert normalize_hop(target) == proxy
-
-
-def test_every_action_acts_on_services_or_on_hops() -> None:
-    assert set(get_args(FaultAction)) == SERVICE_ACTIONS | HOP_ACTIONS
-    assert not SERVICE_ACTIONS & HOP_ACTIONS
 
 
 def test_unreadable_files(tmp_path: Path) -> None:

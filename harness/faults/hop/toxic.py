@@ -1,4 +1,8 @@
-"""Faults on a Toxiproxy hop: latency (+jitter), timeout (black hole), partition (proxy disabled)."""
+"""A toxic on a Toxiproxy hop, and the API helpers every hop fault uses.
+
+A toxic acts on connections already open as well as new ones: a hop fault
+starts the moment the toxic is added, not when the next connection opens.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from harness.errors import InfrastructureError
-from harness.faults.base import FaultContext, register
 from harness.faults.toxiproxy_client import NotFound, Proxy, ToxicExists, ToxiproxyClient
-from harness.scenario import Fault as FaultSpec
 
 TOXIC_PREFIX = "failover-"
 """Every toxic the harness adds is named with this prefix, so `heal` can find leftovers."""
@@ -27,6 +29,10 @@ def proxy(url: str, name: str) -> Proxy:
         raise InfrastructureError(
             f"Toxiproxy has no proxy '{name}'", "check the hop name against the stack's proxies"
         ) from None
+
+
+def ms(seconds: float | None) -> int:
+    return round((seconds or 0.0) * 1000)
 
 
 @dataclass
@@ -60,40 +66,3 @@ class Toxic:
     def describe(self) -> str:
         settings = " ".join(f"{key}={value}ms" for key, value in self.attributes.items())
         return f"{self.kind} {settings} on {self.hop}"
-
-
-@dataclass
-class Partition:
-    """The hop disabled: connections are refused and open ones dropped."""
-
-    toxiproxy_url: str
-    hop: str
-
-    def inject(self) -> None:
-        proxy(self.toxiproxy_url, self.hop).disable()
-
-    def revert(self) -> None:
-        proxy(self.toxiproxy_url, self.hop).enable()
-
-    def describe(self) -> str:
-        return f"partition {self.hop}"
-
-
-def _ms(seconds: float | None) -> int:
-    return round((seconds or 0.0) * 1000)
-
-
-@register("latency")
-def _latency(spec: FaultSpec, context: FaultContext) -> Toxic:
-    attributes = {"latency": _ms(spec.latency), "jitter": _ms(spec.jitter)}
-    return Toxic(context.toxiproxy_url, context.proxy(spec.target), "latency", attributes)
-
-
-@register("timeout")
-def _timeout(spec: FaultSpec, context: FaultContext) -> Toxic:
-    return Toxic(context.toxiproxy_url, context.proxy(spec.target), "timeout", {"timeout": _ms(spec.timeout)})
-
-
-@register("partition")
-def _partition(spec: FaultSpec, context: FaultContext) -> Partition:
-    return Partition(context.toxiproxy_url, context.proxy(spec.target))

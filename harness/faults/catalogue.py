@@ -1,0 +1,32 @@
+"""Every fault type: importing this module registers them all (one line per type).
+
+`FaultSpec` is the timeline entry a scenario holds: the union of every type's
+parameters, told apart by `action`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import Field, TypeAdapter
+
+from harness.faults.base import Fault, FaultContext, FaultParams, fault_type, fault_types
+# Registration, one line per type; the order here is the order of the docs and of error messages.
+from harness.faults.service import kill  # noqa: F401, I001
+from harness.faults.service import stop  # noqa: F401
+from harness.faults.service import pause  # noqa: F401
+from harness.faults.hop import latency  # noqa: F401
+from harness.faults.hop import timeout  # noqa: F401
+from harness.faults.hop import partition  # noqa: F401
+
+FaultSpec = Annotated[Union[tuple(kind.params for kind in fault_types())], Field(discriminator="action")]  # noqa: UP007
+_SPEC = TypeAdapter(FaultSpec)
+
+
+def parse_fault(data: dict[str, Any]) -> FaultParams:
+    """A timeline entry as journaled (`model_dump(mode="json")`) back to its typed parameters."""
+    return _SPEC.validate_python(data)
+
+
+def build_fault(spec: FaultParams, context: FaultContext) -> Fault:
+    return fault_type(spec.action).build(spec, context)

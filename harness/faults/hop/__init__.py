@@ -1,0 +1,1 @@
+"""Faults on a hop between two services, through Toxiproxy."""
