@@ -18,6 +18,11 @@ from harness.faults.service import pause  # noqa: F401
 from harness.faults.hop import latency  # noqa: F401
 from harness.faults.hop import timeout  # noqa: F401
 from harness.faults.hop import partition  # noqa: F401
+from harness.faults.hop import bandwidth  # noqa: F401
+from harness.faults.hop import slow_close  # noqa: F401
+from harness.faults.hop import reset_peer  # noqa: F401
+from harness.faults.hop import slicer  # noqa: F401
+from harness.faults.hop import limit_data  # noqa: F401
 
 FaultSpec = Annotated[Union[tuple(kind.params for kind in fault_types())], Field(discriminator="action")]  # noqa: UP007
 _SPEC = TypeAdapter(FaultSpec)

@@ -75,8 +75,10 @@ class Proxy:
         """Toxics by name, as of the last read."""
         return {toxic["name"]: toxic for toxic in self._toxics}
 
-    def add_toxic(self, name: str, kind: str, attributes: dict[str, int], stream: str = "downstream") -> None:
-        body = {"name": name, "type": kind, "stream": stream, "toxicity": 1.0, "attributes": attributes}
+    def add_toxic(
+        self, name: str, kind: str, attributes: dict[str, int], stream: str = "downstream", toxicity: float = 1.0
+    ) -> None:
+        body = {"name": name, "type": kind, "stream": stream, "toxicity": toxicity, "attributes": attributes}
         self.client.call("POST", f"/proxies/{self.name}/toxics", body)
 
     def destroy_toxic(self, name: str) -> None:

@@ -57,7 +57,7 @@ def test_a_toxic_left_by_a_crashed_run_is_replaced_not_a_409(toxiproxy: tuple[st
     Toxic(url, HOP, "latency", {"latency": 5000, "jitter": 0}).inject()  # the crashed run's
     Toxic(url, HOP, "latency", {"latency": 200, "jitter": 0}).inject()
     (toxic,) = toxiproxy_api(url).get_proxy(HOP).toxics().values()
-    assert toxic["name"] == "failover-latency" and toxic["attributes"]["latency"] == 200
+    assert toxic["name"] == "failover-latency-downstream" and toxic["attributes"]["latency"] == 200
 
 
 def test_a_paused_toxiproxy_fails_the_revert_instead_of_hanging_it(

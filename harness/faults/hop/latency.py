@@ -6,24 +6,22 @@ from typing import Literal
 
 from pydantic import Field
 
-from harness.faults.base import FaultContext, FaultParams, FaultType, register
-from harness.faults.hop.toxic import Toxic, ms
+from harness.faults.base import FaultContext, FaultType, register
+from harness.faults.hop.toxic import Toxic, ToxicParams, ms
 from harness.units import Duration
 
 
-class LatencyParams(FaultParams):
+class LatencyParams(ToxicParams):
     action: Literal["latency"]
     latency: Duration = Field(examples=["800ms"])
-    """Added to every response."""
+    """Added to every chunk of data on the stream."""
     jitter: Duration | None = None
-    """Each response's delay drawn from latency +/- jitter."""
+    """Each delay drawn from latency +/- jitter."""
 
 
 def build(params: LatencyParams, context: FaultContext) -> Toxic:
     attributes = {"latency": ms(params.latency), "jitter": ms(params.jitter)}
-    return Toxic(context.toxiproxy_url, context.proxy(params.target), "latency", attributes)
+    return Toxic.of(params, context.proxy(params.target), "latency", attributes, context.toxiproxy_url)
 
 
-FAULT = register(
-    FaultType("latency", LatencyParams, "hop", build, "every response on the hop delayed (Toxiproxy latency toxic)")
-)
+FAULT = register(FaultType("latency", LatencyParams, "hop", build, "data on the hop delayed (Toxiproxy latency)"))

@@ -6,19 +6,20 @@ from typing import Literal
 
 from pydantic import Field
 
-from harness.faults.base import FaultContext, FaultParams, FaultType, register
-from harness.faults.hop.toxic import Toxic, ms
+from harness.faults.base import FaultContext, FaultType, register
+from harness.faults.hop.toxic import Toxic, ToxicParams, ms
 from harness.units import Duration
 
 
-class TimeoutParams(FaultParams):
+class TimeoutParams(ToxicParams):
     action: Literal["timeout"]
     timeout: Duration = Field(examples=["0s"])
     """Close the connection after this long; 0 = black hole until reverted."""
 
 
 def build(params: TimeoutParams, context: FaultContext) -> Toxic:
-    return Toxic(context.toxiproxy_url, context.proxy(params.target), "timeout", {"timeout": ms(params.timeout)})
+    attributes = {"timeout": ms(params.timeout)}
+    return Toxic.of(params, context.proxy(params.target), "timeout", attributes, context.toxiproxy_url)
 
 
 FAULT = register(

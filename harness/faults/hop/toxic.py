@@ -1,19 +1,37 @@
-"""A toxic on a Toxiproxy hop, and the API helpers every hop fault uses.
+"""A toxic on a Toxiproxy hop, the parameters every toxic takes, and the API helpers hop faults use.
 
-A toxic acts on connections already open as well as new ones: a hop fault
-starts the moment the toxic is added, not when the next connection opens.
+Two things about toxics decide what a hop fault measures:
+- A toxic acts on connections already open as well as new ones: the fault starts the moment
+  the toxic is added, not when the next connection opens (a pooled keep-alive connection is
+  hit at once).
+- `toxicity` is drawn once per connection, when it opens (or, for open ones, when the toxic is
+  added): at 30% about a third of connections suffer the whole fault and the rest none. With
+  keep-alive pools few and long-lived connections decide, so the share of requests hit can be
+  far from the toxicity, and recovery depends on when the client drops an affected connection.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
 
 from harness.errors import InfrastructureError
+from harness.faults.base import FaultParams
 from harness.faults.toxiproxy_client import NotFound, Proxy, ToxicExists, ToxiproxyClient
+from harness.units import Fraction
 
 TOXIC_PREFIX = "failover-"
 """Every toxic the harness adds is named with this prefix, so `heal` can find leftovers."""
+
+
+class ToxicParams(FaultParams):
+    """What every toxic takes besides its own attributes."""
+
+    stream: Literal["downstream", "upstream"] = "downstream"
+    """downstream: what the hop's caller receives (responses); upstream: what it sends (requests)."""
+    toxicity: Fraction = 1.0
+    """Share of connections the toxic applies to, drawn per connection."""
 
 
 def toxiproxy_api(url: str) -> ToxiproxyClient:
@@ -37,25 +55,34 @@ def ms(seconds: float | None) -> int:
 
 @dataclass
 class Toxic:
-    """A toxic on the response stream of a hop (what the caller of that hop waits for)."""
+    """One toxic of `kind` with Toxiproxy's `attributes` on a hop's `stream`."""
 
     toxiproxy_url: str
     hop: str
     kind: str
     attributes: dict[str, int]
+    stream: str = "downstream"
+    toxicity: float = 1.0
+
+    @classmethod
+    def of(cls, params: ToxicParams, hop: str, kind: str, attributes: dict[str, int], url: str) -> Toxic:
+        return cls(url, hop, kind, attributes, params.stream, params.toxicity)
 
     @property
     def toxic_name(self) -> str:
-        return f"{TOXIC_PREFIX}{self.kind}"
+        return f"{TOXIC_PREFIX}{self.kind}-{self.stream}"
 
     def inject(self) -> None:
         """Add the toxic; one of the same name (left by a crashed run) is replaced."""
         target = proxy(self.toxiproxy_url, self.hop)
         try:
-            target.add_toxic(self.toxic_name, self.kind, self.attributes)
+            self._add(target)
         except ToxicExists:
             target.destroy_toxic(self.toxic_name)
-            target.add_toxic(self.toxic_name, self.kind, self.attributes)
+            self._add(target)
+
+    def _add(self, target: Proxy) -> None:
+        target.add_toxic(self.toxic_name, self.kind, self.attributes, self.stream, self.toxicity)
 
     def revert(self) -> None:
         try:
@@ -64,5 +91,6 @@ class Toxic:
             pass  # already gone: reverting is idempotent
 
     def describe(self) -> str:
-        settings = " ".join(f"{key}={value}ms" for key, value in self.attributes.items())
-        return f"{self.kind} {settings} on {self.hop}"
+        settings = " ".join(f"{key}={value}" for key, value in self.attributes.items())
+        share = f", {self.toxicity:.0%} of connections" if self.toxicity < 1 else ""
+        return f"{self.kind} {settings} on {self.hop} ({self.stream}{share})"
