@@ -64,17 +64,20 @@ class FaultParams(Strict):
     """Revert after this long; None: the fault lasts until the load ends, and is reverted then."""
 
     def parameters(self) -> dict[str, Any]:
-        """The type's own parameters (not when or where), as written in a result file."""
+        """The type's parameters (not when or where), its own before shared ones, as written in a result file."""
         common = set(FaultParams.model_fields)
-        return {name: value for name, value in self.model_dump(mode="json").items() if name not in common}
+        values = self.model_dump(mode="json")
+        own_first = [*type(self).__annotations__, *values]
+        return {name: values[name] for name in dict.fromkeys(own_first) if name in values and name not in common}
 
     def shown_parameters(self) -> str:
-        """'latency 800ms, jitter 0s': the type's own parameters, durations written as durations."""
-        fields = type(self).model_fields
+        """'latency 800ms, jitter 50ms': the type's own parameters where not left at their defaults,
+        durations written as durations."""
+        fields, given = type(self).model_fields, self.model_dump(mode="json", exclude_defaults=True)
         shown = [
             f"{name} {format_duration(value) if is_duration(fields[name]) else value}"
             for name, value in self.parameters().items()
-            if value is not None
+            if name in given
         ]
         return ", ".join(shown)
 

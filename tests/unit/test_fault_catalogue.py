@@ -12,12 +12,18 @@ from harness.faults import FaultParams, FaultType, fault_types, parse_fault
 from harness.faults.base import register
 from harness.stack.spec import REPO_ROOT
 
-MINIMAL = {"kill": {}, "stop": {}, "pause": {}, "latency": {"latency": "800ms"}, "timeout": {"timeout": "0s"}}
 
 
 def _example(kind: FaultType) -> dict[str, object]:
+    """The entry a user would write first: every required parameter at its documented example."""
     target = "gateway->model-a" if kind.acts_on == "hop" else "model-a"
-    return {"at": "2s", "action": kind.name, "target": target, "duration": "3s", **MINIMAL.get(kind.name, {})}
+    common = set(FaultParams.model_fields)
+    required = {
+        name: field.examples[0]
+        for name, field in kind.params.model_fields.items()
+        if field.is_required() and name not in common and field.examples
+    }
+    return {"at": "2s", "action": kind.name, "target": target, "duration": "3s", **required}
 
 
 @pytest.mark.parametrize("kind", fault_types(), ids=lambda kind: kind.name)
@@ -30,8 +36,10 @@ def test_a_journaled_fault_reads_back_as_the_same_type(kind: FaultType) -> None:
 
 def test_parameters_are_the_types_own() -> None:
     spec = parse_fault({"at": 1, "action": "latency", "target": "a->b", "latency": "800ms", "jitter": "50ms"})
-    assert spec.parameters() == {"latency": 0.8, "jitter": 0.05}
+    assert spec.parameters() == {"latency": 0.8, "jitter": 0.05, "stream": "downstream", "toxicity": 1.0}
     assert spec.shown_parameters() == "latency 800ms, jitter 50ms"
+    upstream = parse_fault({"at": 1, "action": "bandwidth", "target": "a->b", "rate": 8, "stream": "upstream"})
+    assert upstream.shown_parameters() == "rate 8, stream upstream"
 
 
 def test_an_unknown_action_is_refused() -> None:

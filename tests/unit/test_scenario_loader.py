@@ -98,7 +98,7 @@ BAD = [
         "bad-service-not-hop.yaml",
         [
             "5: timeline[0].target: 'model-a' is not a hop the target lets faults touch"
-            " (latency, timeout and partition act on hops); it is a service",
+            " (latency, timeout, partition, bandwidth, slow_close, reset_peer, slicer and limit_data act on hops); it is a service",
             "8: timeline[1].target: 'gateway->model-b' is not a service the target lets faults touch"
             " (kill, stop and pause act on services); it is a hop",
         ],
