@@ -41,8 +41,8 @@ class FaultWindow(_Model):
     index: int
     type: str
     target: str
-    parameters: dict[str, float | str | None] = {}
-    """The fault's settings; numbers are durations in seconds (latency, jitter, timeout)."""
+    parameters: dict[str, float | str | list[str] | None] = {}
+    """The fault's settings as its type declares them (`failover fault-types`); durations in seconds."""
     injected_at: float
     """Epoch seconds when the injection started: the fault window opens (the call takes `inject_call_s`)."""
     reverted_at: float | None

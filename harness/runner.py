@@ -116,7 +116,7 @@ class ScenarioRun:
         stack = self.target.open_stack(self.backend, self.out_dir)  # bad settings: raised before anything is registered
         journal = Journal(self.out_dir / "journal.jsonl")
         journal.write("run-start", **self._run_facts(stack))
-        context = FaultContext(stack, self.target.toxiproxy_url, self.target.proxy_names())
+        context = FaultContext(stack, self.target.toxiproxy_url, self.target.proxy_names(), self.target.entry)
         timeline = Timeline(self.scenario, context, journal)
         self._stage = "start-up"
         with interrupts_raise():
@@ -323,7 +323,10 @@ class ScenarioRun:
         shares = [None] * len(windows) if losses is None else losses.faults
         following = scoring.next_faults(windows)
         scores = scoring.mutual_overlaps(
-            [self._score_fault(observation, *fault) for fault in zip(windows, shares, following, strict=True)]
+            [
+                _with_checks(self._score_fault(observation, *fault), timeline)
+                for fault in zip(windows, shares, following, strict=True)
+            ]
         )
         unattributed = None if losses is None else scoring.unattributed_loss(losses, self.scenario.slos)
         verdict, reason = scoring.overall_verdict(scores, observation.steady_ok, observation.aborted, unattributed)
@@ -382,6 +385,12 @@ class ScenarioRun:
             next_fault=next_window,
             not_measured=self._not_measured(observation, window),
         )
+
+
+def _with_checks(score: FaultScore, timeline: Timeline) -> FaultScore:
+    """The fault's score with the verdicts only the fault itself could make (e.g. schema_drift's)."""
+    checks = timeline.checks(score.fault.index)
+    return score.model_copy(update={"slos": [*score.slos, *checks]}) if checks else score
 
 
 def _active_faults(timeline: Timeline) -> list[str]:

@@ -30,6 +30,8 @@ __all__ = [
     "summarize",
 ]
 
+ENTRY = "entry"
+"""The one target of faults that act on the entry point (the harness as a client)."""
 ScenarioError = FileProblems
 """Everything wrong with one scenario file (the name callers used before `yaml_model`)."""
 
@@ -89,43 +91,44 @@ def _with_payloads_from(folder: Path, scenario: Scenario) -> Scenario:
 
 
 def _target_problems(
-    scenario: Scenario, document: YamlDocument, services: set[str] | None, hops: set[str] | None) -> list[Problem]:
+    scenario: Scenario, document: YamlDocument, services: set[str] | None, hops: set[str] | None
+) -> list[Problem]:
+    """Each fault's target must be one the target file lets that kind of fault touch."""
+    known: dict[ActsOn, set[str] | None] = {"service": services, "hop": hops, "entry": {ENTRY}}
     problems = []
     for index, fault in enumerate(scenario.timeline):
-        on_services = _on_services(fault)
-        known = services if on_services else hops
-        name = fault.target if on_services else normalize_hop(fault.target)
-        if known is not None and name not in known:
+        kind, name = _target_key(fault)
+        allowed = known[kind]
+        if allowed is not None and name not in allowed:
             loc: Loc = ("timeline", index, "target")
-            message = _unknown_target_message(fault, on_services, services, hops)
-            tip = _target_suggestion(fault, on_services, known) + _known_targets(on_services, known)
+            message = _unknown_target_message(fault, kind, known)
+            tip = _target_suggestion(fault, kind, allowed) + _known_targets(kind, allowed)
             problems.append(Problem(document.line(loc), dotted(loc), message, tip))
     return problems
 
 
-def _unknown_target_message(fault: Fault, on_services: bool, services: set[str] | None, hops: set[str] | None) -> str:
-    wanted: ActsOn = "service" if on_services else "hop"
-    other: ActsOn = "hop" if on_services else "service"
-    message = f"'{fault.target}' is not a {wanted} the target lets faults touch ({_acting_on(wanted)} act on {wanted}s)"
-    if on_services and hops and normalize_hop(fault.target) in hops:
-        return f"{message}; it is a hop, for {_acting_on(other)}"
-    if not on_services and services and fault.target in services:
-        return f"{message}; it is a service, for {_acting_on(other)}"
+def _unknown_target_message(fault: Fault, kind: ActsOn, known: dict[ActsOn, set[str] | None]) -> str:
+    message = f"'{fault.target}' is not a {kind} the target lets faults touch ({_acting_on(kind)} act on {kind}s)"
+    for other, names in known.items():
+        written = normalize_hop(fault.target) if other == "hop" else fault.target
+        if other != kind and names and written in names:
+            return f"{message}; it is a {other}, for {_acting_on(other)}"
     return message
 
 
-def _target_suggestion(fault: Fault, on_services: bool, known: set[str]) -> str:
+def _target_suggestion(fault: Fault, kind: ActsOn, known: set[str]) -> str:
     """A service given to a hop action most likely means the hop into it (model-a -> gateway-model-a)."""
     into = sorted(hop for hop in known if hop.endswith(f"-{fault.target}"))
-    if not on_services and into:
+    if kind == "hop" and into:
         return f"did you mean '{into[0]}'? "
-    return did_you_mean(fault.target if on_services else normalize_hop(fault.target), sorted(known))
+    return did_you_mean(_target_key(fault)[1], sorted(known))
 
 
-def _known_targets(on_services: bool, known: set[str]) -> str:
-    if on_services:
-        return f"services: {', '.join(sorted(known)) or '(none)'}"
-    return f"hops (Toxiproxy proxies, also written from->to): {', '.join(sorted(known)) or '(none)'}"
+def _known_targets(kind: ActsOn, known: set[str]) -> str:
+    names = ", ".join(sorted(known)) or "(none)"
+    if kind == "hop":
+        return f"hops (Toxiproxy proxies, also written from->to): {names}"
+    return f"{kind}s: {names}" if kind != "entry" else f"the target of {_acting_on(kind)} is always '{ENTRY}'"
 
 
 def _overlap_problems(scenario: Scenario, document: YamlDocument) -> list[Problem]:
@@ -207,13 +210,10 @@ def _end_or_start(fault: Fault) -> float:
     return fault.at + (fault.duration or 0.0)
 
 
-def _on_services(fault: Fault) -> bool:
-    return fault_type(fault.action).acts_on == "service"
-
-
-def _target_key(fault: Fault) -> tuple[bool, str]:
-    on_services = _on_services(fault)
-    return on_services, fault.target if on_services else normalize_hop(fault.target)
+def _target_key(fault: Fault) -> tuple[ActsOn, str]:
+    """What the fault acts on, and its target as the target file names it (hops as proxy names)."""
+    kind = fault_type(fault.action).acts_on
+    return kind, normalize_hop(fault.target) if kind == "hop" else fault.target
 
 
 def _end(fault: Fault) -> float:

@@ -17,8 +17,9 @@ from typing import NoReturn
 
 from harness.errors import FaultFailed, describe_exception
 from harness.faults import Fault, FaultContext, FaultParams, build_fault
+from harness.faults.base import SelfJudging
 from harness.journal import Journal
-from harness.result import FaultWindow
+from harness.result import FaultWindow, SLOResult
 from harness.scenario import Scenario
 
 
@@ -101,6 +102,13 @@ class Timeline:
             self._failed(scheduled, "revert", error)
         scheduled.reverted_at = time.time()
         self.journal.write("fault-reverted", fault=scheduled.index, at=scheduled.reverted_at)
+        if isinstance(scheduled.fault, SelfJudging):
+            self.journal.write("fault-findings", fault=scheduled.index, findings=scheduled.fault.findings())
+
+    def checks(self, index: int) -> list[SLOResult]:
+        """The fault's own verdicts (see `SelfJudging`), after its revert; most faults have none."""
+        fault = self.faults[index].fault
+        return fault.checks() if isinstance(fault, SelfJudging) else []
 
     def revert_all(self) -> list[str]:
         """Revert every fault that may be in effect (an intent without a revert), each whatever the

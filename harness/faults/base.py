@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
+from harness.load.entry import EntryPoint
+from harness.result import SLOResult
 from harness.stack import Stack
 from harness.units import Duration, Strict, format_duration, is_duration
 
-ActsOn = Literal["service", "hop"]
-"""What a fault's `target` names: a service the target opted in, or a hop (a Toxiproxy proxy)."""
+ActsOn = Literal["service", "hop", "entry"]
+"""What a fault's `target` names: a service the target opted in, a hop (a Toxiproxy proxy), or `entry`
+(the target's entry point, which the harness calls as a client)."""
 
 
 class Fault(Protocol):
@@ -30,6 +33,17 @@ class Fault(Protocol):
 
     def describe(self) -> str:
         """One line for people: 'latency 800ms on gateway->model-a'."""
+
+
+@runtime_checkable
+class SelfJudging(Protocol):
+    """A fault that judges an effect only it can see (e.g. the answers to the requests it sent itself)."""
+
+    def checks(self) -> list[SLOResult]:
+        """SLO results added to the fault's own score."""
+
+    def findings(self) -> dict[str, Any]:
+        """What it saw, for the journal."""
 
 
 def normalize_hop(target: str) -> str:
@@ -45,6 +59,8 @@ class FaultContext:
     toxiproxy_url: str
     proxies: Mapping[str, str] = field(default_factory=dict)
     """Hop (as `normalize_hop` writes it) -> Toxiproxy proxy name, where the target names it otherwise."""
+    entry: EntryPoint | None = None
+    """The target's entry point, for faults that act as a client; None where none is known (heal)."""
 
     def proxy(self, hop: str) -> str:
         name = normalize_hop(hop)

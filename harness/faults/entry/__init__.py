@@ -1,0 +1,1 @@
+"""Faults at the target's entry point: the harness, as a client, sends what clients should not."""
