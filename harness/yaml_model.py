@@ -420,12 +420,15 @@ class _Shape:
     def _field_at(self, loc: Loc) -> FieldInfo | None:
         model: type[BaseModel] | None = self.model
         found = None
+        keyed = False
         for part in loc:
-            if isinstance(part, int):
-                continue  # a list index: the list's items have the field's model
+            if isinstance(part, int) or keyed:
+                keyed = False
+                continue  # a list index or a mapping's key: its items have the field's model
             found = _model_field(model, part) if model else None
             if found is None:
                 return None
+            keyed = get_origin(found.annotation) is dict
             model = _model_in(found.annotation)
         return found
 
