@@ -241,3 +241,15 @@ def test_undo_records_are_kept_in_the_registry_until_reverted(registry: FileRegi
     assert record["kind"] == "push" and record["version"] == "v3" and record["before"] == "v2"
     fault.revert()
     assert not (registry.root / ".failover").exists()
+
+
+def test_registry_down_for_a_while_comes_back_by_itself(registry: FileRegistry) -> None:
+    before = tree(registry.root, with_times=True)
+    fault = RegistryDown(registry, seconds=0.01)
+    fault.inject()
+    assert outage.is_down(registry)
+    assert fault._timer is not None
+    fault._timer.join()
+    assert tree(registry.root, with_times=True) == before
+    fault.revert()  # after it came back: harmless
+    assert tree(registry.root, with_times=True) == before
