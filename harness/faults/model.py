@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.models import outage, undo
 from harness.models.corruption import MODES, Mode, corrupt
@@ -44,7 +45,7 @@ def _revert_alias(registry: FileRegistry, alias: str) -> None:
     undo.undo(registry, alias)
 
 
-def _source(registry: FileRegistry, alias: str) -> tuple[str, dict[str, object], bytes]:
+def _source(registry: FileRegistry, alias: str) -> tuple[str, dict[str, Any], bytes]:
     """The version the alias points at, its manifest entry and its artifact's bytes."""
     version = registry.resolve(alias)
     return version, registry.entry(version), registry.artifact_bytes(version)
@@ -78,8 +79,8 @@ class CorruptArtifact:
             bad,
             version=version,
             sha256=recorded,
-            metrics=dict(entry.get("metrics") or {}),  # type: ignore[call-overload]
-            format=entry.get("format"),  # type: ignore[arg-type]
+            metrics=dict(entry.get("metrics") or {}),
+            format=entry.get("format"),
             filename=Path(str(entry["path"])).name,
             note=f"failover-harness fault: {self.mode} copy of {source}",
         )
@@ -121,8 +122,8 @@ class PartialCopy:
             version,
             relative,
             sha256_hex(data),
-            dict(entry.get("metrics") or {}),  # type: ignore[call-overload]
-            entry.get("format"),  # type: ignore[arg-type]
+            dict(entry.get("metrics") or {}),
+            entry.get("format"),
             note=f"failover-harness fault: a partial copy of {source}",
         )
         self.registry.set_alias(self.alias, version)
@@ -168,7 +169,7 @@ class PushVersion:
             data,
             version=version,
             metrics={} if artifact.accuracy is None else {"accuracy": artifact.accuracy},
-            format=artifact.format or entry.get("format"),  # type: ignore[arg-type]
+            format=artifact.format or entry.get("format"),
             filename=Path(str(entry["path"])).name,
             note=f"failover-harness fault: {self.faulty_name} ({artifact.what})",
         )
