@@ -447,21 +447,24 @@ class _Shape:
 
     def _walk(self, raw: Loc) -> tuple[Loc, FieldInfo | None, type[BaseModel] | None]:
         """Follow an error's path through the models: (the path without union tags, the field at its
-        end, the model that field holds). A list index is skipped: the list's items have its model."""
+        end, the model that field holds)."""
         model: type[BaseModel] | None = self.model
         found: FieldInfo | None = None
         members: dict[str, type[BaseModel]] = {}
+        keyed = False
         loc: list[str | int] = []
         for index, part in enumerate(raw):
             if isinstance(part, str) and part in members:
                 model, members = members[part], {}
                 continue
             loc.append(part)
-            if isinstance(part, int):
-                continue
+            if isinstance(part, int) or keyed:
+                keyed = False
+                continue  # a list index or a mapping's key: its items have the field's model
             found = _model_field(model, part) if model else None
             if found is None:
                 return (*loc, *raw[index + 1 :]), None, None
+            keyed = get_origin(found.annotation) is dict
             model, members = _model_in(found.annotation), _tagged_members(found)
         return tuple(loc), found, model
 

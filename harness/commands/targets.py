@@ -27,6 +27,8 @@ def targets_command(
     console.print(f"  entry {target.spec.entry.method} {target.spec.entry.url}", highlight=False)
     console.print(_hittable(target))
     console.print(_measured(target))
+    if target.spec.models:
+        console.print(_models(target))
 
 
 def _hittable(target: Target) -> Table:
@@ -50,4 +52,12 @@ def _measured(target: Target) -> Table:
     table.add_row("RPO, lost writes", store.kind if store else NOT_MEASURED + " (no store declared)")
     entry = target.spec.entry
     table.add_row("accuracy", f"response '{entry.prediction}' vs payload labels" if entry.prediction else NOT_MEASURED)
+    return table
+
+
+def _models(target: Target) -> Table:
+    table = Table("model", "registry", "served by", "golden, faulty, rollout events", show_edge=False)
+    for name, model in target.spec.models.items():
+        extras = [str(model.golden or "no golden"), str(model.faulty or "no faulty library"), model.rollout_events or "-"]
+        table.add_row(name, model.registry.describe(), ", ".join(model.served_by), "\n".join(extras))
     return table

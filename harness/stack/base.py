@@ -63,8 +63,32 @@ class StackSettings:
             "FAILOVER_STATS_PORT": str(self.stats_port),
             "FAILOVER_TOXIPROXY_PORT": str(self.toxiproxy_port),
             "FAILOVER_FIXTURES": str(self.fixtures_dir.resolve()),
+            "FAILOVER_REGISTRY": str(self.registry_dir),
             **self.extra_env,
         }
+
+    @property
+    def registry_dir(self) -> Path:
+        """The stack's own model registry, writable by model faults: a copy of `registry_seed` from `up` to `down`."""
+        from harness.models.stack_registry import registry_path
+
+        return registry_path(self.project)
+
+    @property
+    def registry_seed(self) -> Path:
+        """What the stack's registry starts as (never written: each stack writes its copy)."""
+        return self.fixtures_dir / "models"
+
+    def provision_registry(self, fresh: bool) -> None:
+        """Copy the seed into the stack's registry (`fresh`: even over an existing copy)."""
+        from harness.models.stack_registry import provision
+
+        provision(self.project, self.registry_seed, fresh)
+
+    def discard_registry(self) -> None:
+        from harness.models.stack_registry import discard
+
+        discard(self.project)
 
     def load_spec(self) -> StackSpec:
         return load_stack_spec(self.compose_file, self.environment())

@@ -85,6 +85,7 @@ class ComposeStack(Stack):
         )
         if self.settings.reference_image:
             ensure_stack_image(self.settings.environment(), progress, self.client)
+        self.settings.provision_registry(fresh=not self._containers_by_service())  # a running stack keeps its own
         try:
             self._compose("up", "-d", "--build" if self.settings.build else "--no-build", "--remove-orphans")
             wait_until_ready(
@@ -103,6 +104,7 @@ class ComposeStack(Stack):
             pass  # the sweep below removes what Compose left behind
         self._sweep()
         self._disconnected.clear()
+        self.settings.discard_registry()
 
     # observation
 

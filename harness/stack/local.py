@@ -49,6 +49,7 @@ class LocalStack(Stack):
     def up(self, timeout_s: float = 180.0, progress: bool = True) -> None:
         if not self._supervisor_alive():
             self._clean_leftovers()
+            self.settings.provision_registry(fresh=True)
             self._start_supervisor()
         try:
             wait_until_ready(self.status, timeout_s, progress, lambda s: not_ready_summary(s, self.logs))
@@ -64,6 +65,7 @@ class LocalStack(Stack):
                 pass  # the sweep below still removes every process
             self._wait_exit(self._supervisor_pid(), timeout_s=30.0)
         self._clean_leftovers()
+        self.settings.discard_registry()
 
     def status(self) -> list[ServiceStatus]:
         reported: dict[str, dict[str, Any]] = {}

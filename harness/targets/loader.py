@@ -8,15 +8,16 @@ target file, and the names it uses are checked against its compose file.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from harness.errors import BadInput
 from harness.load.payloads import load_payloads
+from harness.models.faulty import FaultyLibrary
 from harness.stack.spec import StackSpec, interpolate, load_stack_spec
-from harness.targets.spec import TargetSpec
+from harness.targets.spec import Model, TargetSpec
 from harness.yaml_model import (
     FileProblems,
     Problem,
@@ -33,6 +34,7 @@ def load_target(path: Path, env: Mapping[str, str] | None = None) -> TargetSpec:
     document.data = _without_extensions(interpolate(document.data, environment))
     spec = _absolute(validate_model(path, document, TargetSpec), path.parent)
     problems = _payload_problems(spec, document)
+    problems += _model_problems(spec, document)
     problems += _compose_problems(spec, document, _compose(spec, document, path, environment))
     if problems:
         raise FileProblems(path, problems)
@@ -48,7 +50,13 @@ def _without_extensions(data: Any) -> Any:
 def _absolute(spec: TargetSpec, folder: Path) -> TargetSpec:
     compose = (folder / spec.compose_file).resolve()
     entry = spec.entry.model_copy(update={"payloads": (folder / spec.entry.payloads).resolve()})
-    return spec.model_copy(update={"compose_file": compose, "entry": entry})
+    models = {name: _absolute_model(model, folder) for name, model in spec.models.items()}
+    return spec.model_copy(update={"compose_file": compose, "entry": entry, "models": models})
+
+
+def _absolute_model(model: Model, folder: Path) -> Model:
+    paths = {name: (folder / path).resolve() for name in ("golden", "faulty") if (path := getattr(model, name))}
+    return model.model_copy(update={"registry": model.registry.absolute(folder), **paths})
 
 
 def _payload_problems(spec: TargetSpec, document: YamlDocument) -> list[Problem]:
@@ -57,6 +65,50 @@ def _payload_problems(spec: TargetSpec, document: YamlDocument) -> list[Problem]
     except BadInput as error:
         tip = error.tip or "a relative path starts from the target file's folder"
         return [Problem(document.line(("entry", "payloads")), "entry.payloads", error.message, tip)]
+    return []
+
+
+def _model_problems(spec: TargetSpec, document: YamlDocument) -> list[Problem]:
+    """Each model's services are the target's, its golden requests labelled, its faulty library readable."""
+    problems = []
+    for name, model in spec.models.items():
+        where = ("models", name)
+        for index, service in enumerate(model.served_by):
+            if service not in spec.services:
+                close = get_close_matches(service, spec.services, n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                problems.append(
+                    Problem(
+                        document.line((*where, "served_by", index)),
+                        f"models.{name}.served_by[{index}]",
+                        f"'{service}' is not one of the target's services",
+                        f"{hint}services: {', '.join(spec.services) or 'none'} (list it in `services` first)",
+                    )
+                )
+        problems += _file_problems(document, where, "golden", model.golden, _check_golden)
+        problems += _file_problems(document, where, "faulty", model.faulty, FaultyLibrary)
+    return problems
+
+
+def _check_golden(path: Path) -> None:
+    unlabelled = sum(payload.label is None for payload in load_payloads(path))
+    if unlabelled:
+        raise BadInput(
+            f"{path}: {unlabelled} requests without a label",
+            'golden requests are labelled: {"body": {...}, "label": 3} on every line',
+        )
+
+
+def _file_problems(
+    document: YamlDocument, where: tuple[str, str], field: str, path: Path | None, check: Callable[[Path], object]
+) -> list[Problem]:
+    if path is None:
+        return []
+    try:
+        check(path)
+    except BadInput as error:
+        tip = error.tip or "a relative path starts from the target file's folder"
+        return [Problem(document.line((*where, field)), f"models.{where[1]}.{field}", error.message, tip)]
     return []
 
 

@@ -11,10 +11,11 @@ The file format is documented in `scenarios/README.md`; `load_target`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from harness.models.kinds import RegistryConfig
 from harness.observe.sources import LoopbackUrl, Signal, Store, Strict
 from harness.scenario import Duration
 
@@ -52,6 +53,24 @@ class Hop(Strict):
         return self
 
 
+class Model(Strict):
+    """A model the stack serves: where its versions live and who serves it (model faults act on these)."""
+
+    registry: RegistryConfig
+    """Where its versions and aliases live; `{kind: file, path: DIR}` (paths relative to the target file)."""
+    served_by: list[str] = []
+    """The services that serve it; each must be in `services`."""
+    golden: Path | None = None
+    """Labelled requests (JSON lines, like entry.payloads, every line with a label)."""
+    faulty: Path | None = None
+    """A library of bad artifacts to push: a folder with index.json."""
+    rollout_events: LoopbackUrl | None = None
+    """A rollout controller's decisions (promote, roll back), as events."""
+
+
+ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
 class TargetSpec(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = ""
@@ -70,6 +89,7 @@ class TargetSpec(Strict):
     hops: dict[str, Hop] = {}
     signals: dict[str, Signal] = {}
     store: Store | None = None
+    models: dict[ModelName, Model] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> TargetSpec:

@@ -13,20 +13,24 @@ from __future__ import annotations
 import hashlib
 import time
 from abc import ABC, abstractmethod
+from difflib import get_close_matches
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.errors import StackNotHealthy
+from harness.errors import BadInput, StackNotHealthy
 from harness.load.entry import EntryPoint
-from harness.load.payloads import load_payloads
+from harness.load.payloads import Payload, load_payloads
 from harness.load.probe import PredictionClient
+from harness.models.faulty import FaultyLibrary
+from harness.models.file_registry import FileRegistry
+from harness.models.heal import heal_registry
 from harness.observe import signals
 from harness.observe.state_watch import StateWatch
 from harness.observe.stores import LostWriteChecker, checker_for
 from harness.faults import normalize_hop
 from harness.stack import Backend, Stack
-from harness.targets.spec import TargetSpec
+from harness.targets.spec import Model, TargetSpec
 
 _READY_POLL_S = 0.1
 
@@ -81,6 +85,50 @@ class Target(ABC):
         """Hop -> the Toxiproxy proxy faults on it act on (the hop's own name unless the target says)."""
         return {normalize_hop(name): hop.proxy or normalize_hop(name) for name, hop in self.spec.hops.items()}
 
+    # its models (model faults act on their registries)
+
+    def model_names(self) -> list[str]:
+        return list(self.spec.models)
+
+    def model(self, name: str) -> Model:
+        """The declared model `name`; BadInput naming the declared ones otherwise."""
+        if name not in self.spec.models:
+            close = get_close_matches(name, list(self.spec.models), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            declared = ", ".join(self.spec.models) or "none"
+            raise BadInput(
+                f"target '{self.name}' declares no model '{name}'",
+                f"{hint}its models: {declared} (declare one under `models:` in {self.file})",
+            )
+        return self.spec.models[name]
+
+    def model_registry(self, name: str) -> FileRegistry:
+        """The registry holding the versions and aliases of model `name`."""
+        return self.model(name).registry.open()
+
+    def faulty_library(self, name: str) -> FaultyLibrary:
+        """The bad artifacts a fault may push as versions of model `name`."""
+        model = self.model(name)
+        if model.faulty is None:
+            raise BadInput(
+                f"model '{name}' of target '{self.name}' declares no faulty library to push from",
+                f"add `faulty: DIR` (a folder with index.json) under models.{name} in {self.file}",
+            )
+        return FaultyLibrary(model.faulty)
+
+    def golden(self, name: str) -> list[Payload]:
+        """Labelled requests for model `name` ([] when none are declared)."""
+        golden = self.model(name).golden
+        return [] if golden is None else load_payloads(golden)
+
+    def models_served_by(self, service: str) -> list[str]:
+        return [name for name, model in self.spec.models.items() if service in model.served_by]
+
+    def heal_models(self) -> list[str]:
+        """Undo every model fault the target's registries still carry (for `failover heal`)."""
+        registries = [model.registry.open() for model in self.spec.models.values()]
+        return [line for registry in registries if registry.root.exists() for line in heal_registry(registry)]
+
     # what it says about itself
 
     def signal_for(self, fault_target: str) -> str | None:
@@ -126,6 +174,10 @@ class Target(ABC):
             "compose_file": str(compose),
             "compose_sha256": _sha256(compose) if compose.exists() else None,
             "attach": self.spec.attach,
+            "models": {
+                name: {"registry": model.registry.describe(), "served_by": model.served_by}
+                for name, model in self.spec.models.items()
+            },
         }
 
     # lifecycle
