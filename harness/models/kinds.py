@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from harness.models.file_registry import FileRegistry
-from harness.observe.sources import Strict
+from harness.units import Strict
 
 
 def _given(value: object) -> object:

@@ -16,8 +16,8 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from harness.models.kinds import RegistryConfig
-from harness.observe.sources import LoopbackUrl, Signal, Store, Strict
-from harness.scenario import Duration
+from harness.observe.sources import LoopbackUrl, Signal, Store
+from harness.units import Duration, Strict
 
 
 class Entry(Strict):
