@@ -18,7 +18,17 @@ from typing import Any
 from harness.errors import InfrastructureError, describe_exception
 from harness.faults import FaultContext, build_fault, parse_fault
 from harness.faults.hop.toxic import TOXIC_PREFIX, toxiproxy_api
-from harness.journal import OpenFault, Registration, append_entry, open_faults, read_entries, registrations
+from harness.journal import (
+    OpenFault,
+    Registration,
+    append_entry,
+    open_faults,
+    read_entries,
+    registrations,
+)
+from harness.models.access import ModelAccess
+from harness.models.file_registry import FileRegistry
+from harness.models.heal import heal_registry
 from harness.stack import Stack, StackSettings, open_stack
 
 Lines = tuple[list[str], list[str]]
@@ -46,7 +56,8 @@ def revert_open_fault(open_fault: OpenFault) -> str:
     run = open_fault.run
     stack = open_stack(run["backend"], settings_from_run(run))
     toxiproxy_url = run.get("toxiproxy_url") or stack.endpoints().toxiproxy_url
-    context = FaultContext(stack, toxiproxy_url, run.get("proxies", {}))
+    models = {name: ModelAccess.from_json(fields) for name, fields in run.get("models", {}).items()}
+    context = FaultContext(stack, toxiproxy_url, run.get("proxies", {}), models=models)
     fault = build_fault(parse_fault(open_fault.intent["spec"]), context)
     fault.revert()
     append_entry(open_fault.journal, "fault-reverted", fault=open_fault.intent["fault"], by="heal")
@@ -130,11 +141,13 @@ def _run_start(journal: Path) -> dict[str, Any]:
 
 def sweep_stack(stack: Stack) -> list[str]:
     """Leftovers found without a journal, on a stack that is up: paused or stopped services,
-    toxics named `failover-...` and disabled proxies on its Toxiproxy."""
+    toxics named `failover-...` and disabled proxies on its Toxiproxy, model faults its registry
+    still records."""
     statuses = stack.status()
     if not any(status.state == "running" for status in statuses):
         return []  # down: nothing of it is left in effect
-    done = []
+    registry = stack.settings.registry_dir
+    done = heal_registry(FileRegistry(registry)) if registry.exists() else []
     for status in statuses:
         if status.state == "paused":
             stack.unpause(status.name)

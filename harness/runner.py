@@ -116,7 +116,9 @@ class ScenarioRun:
         stack = self.target.open_stack(self.backend, self.out_dir)  # bad settings: raised before anything is registered
         journal = Journal(self.out_dir / "journal.jsonl")
         journal.write("run-start", **self._run_facts(stack))
-        context = FaultContext(stack, self.target.toxiproxy_url, self.target.proxy_names(), self.target.entry)
+        context = FaultContext(
+            stack, self.target.toxiproxy_url, self.target.proxy_names(), self.target.entry, self.target.model_access()
+        )
         timeline = Timeline(self.scenario, context, journal)
         self._stage = "start-up"
         with interrupts_raise():
@@ -198,6 +200,7 @@ class ScenarioRun:
             "build": settings.build,
             "toxiproxy_url": self.target.toxiproxy_url,
             "proxies": self.target.proxy_names(),
+            "models": {name: access.to_json() for name, access in self.target.model_access().items()},
             "target": self.target.facts(),
         }
 

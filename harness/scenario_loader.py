@@ -38,15 +38,17 @@ ScenarioError = FileProblems
 _FORMAT_TIP = "the file format is described in scenarios/README.md"
 
 
-def load_scenario(path: Path, services: set[str] | None = None, hops: set[str] | None = None) -> Scenario:
-    """Load and check one file; `services`/`hops` None skips the target checks.
+def load_scenario(
+    path: Path, services: set[str] | None = None, hops: set[str] | None = None, models: set[str] | None = None
+) -> Scenario:
+    """Load and check one file; `services`/`hops`/`models` None skips that target check.
 
     A relative `load.payloads` is made absolute against the file's folder.
     """
     document = read_yaml(path)
     scenario = validate_model(path, document, Scenario, format_tip=_FORMAT_TIP)
     scenario = _with_payloads_from(path.absolute().parent, scenario)
-    problems = _target_problems(scenario, document, services, hops)
+    problems = _target_problems(scenario, document, {"service": services, "hop": hops, "model": models})
     problems += _overlap_problems(scenario, document) + _after_load_problems(scenario, document)
     problems += _run_length_problems(scenario, document) + _payload_problems(scenario, document)
     if problems:
@@ -91,10 +93,10 @@ def _with_payloads_from(folder: Path, scenario: Scenario) -> Scenario:
 
 
 def _target_problems(
-    scenario: Scenario, document: YamlDocument, services: set[str] | None, hops: set[str] | None
+    scenario: Scenario, document: YamlDocument, given: dict[ActsOn, set[str] | None]
 ) -> list[Problem]:
     """Each fault's target must be one the target file lets that kind of fault touch."""
-    known: dict[ActsOn, set[str] | None] = {"service": services, "hop": hops, "entry": {ENTRY}}
+    known: dict[ActsOn, set[str] | None] = {**given, "entry": {ENTRY}}
     problems = []
     for index, fault in enumerate(scenario.timeline):
         kind, name = _target_key(fault)

@@ -58,7 +58,7 @@ def _load_against_target(
     if chosen not in targets:
         targets[chosen] = resolve_target(chosen, settings)
     target = targets[chosen]
-    return path, load_scenario(path, services=target.services(), hops=target.hops()), target
+    return path, load_scenario(path, services=target.services(), hops=target.hops(), models=set(target.model_names())), target
 
 
 def _scenario_target(scenario: Scenario, path: Path) -> Path | None:

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from harness.load.entry import EntryPoint
+from harness.models.access import ModelAccess
 from harness.result import SLOResult
 from harness.stack import Stack
 from harness.units import Duration, Strict, format_duration, is_duration
 
-ActsOn = Literal["service", "hop", "entry"]
-"""What a fault's `target` names: a service the target opted in, a hop (a Toxiproxy proxy), or `entry`
+ActsOn = Literal["service", "hop", "model", "entry"]
+"""What a fault's `target` names: a service the target opted in, a hop (a Toxiproxy proxy), a model the target
+declares (its registry), or `entry`
 (the target's entry point, which the harness calls as a client)."""
 
 
@@ -61,6 +63,8 @@ class FaultContext:
     """Hop (as `normalize_hop` writes it) -> Toxiproxy proxy name, where the target names it otherwise."""
     entry: EntryPoint | None = None
     """The target's entry point, for faults that act as a client; None where none is known (heal)."""
+    models: Mapping[str, ModelAccess] = field(default_factory=dict)
+    """Model name -> its registry and faulty library, for model faults."""
 
     def proxy(self, hop: str) -> str:
         name = normalize_hop(hop)

@@ -23,6 +23,10 @@ from harness.faults.hop import slow_close  # noqa: F401
 from harness.faults.hop import reset_peer  # noqa: F401
 from harness.faults.hop import slicer  # noqa: F401
 from harness.faults.hop import limit_data  # noqa: F401
+from harness.faults.model import corrupt_artifact  # noqa: F401
+from harness.faults.model import partial_copy  # noqa: F401
+from harness.faults.model import push_version  # noqa: F401
+from harness.faults.model import registry_down  # noqa: F401
 from harness.faults.entry import schema_drift  # noqa: F401
 
 FaultSpec = Annotated[Union[tuple(kind.params for kind in fault_types())], Field(discriminator="action")]  # noqa: UP007

@@ -22,6 +22,7 @@ from harness.errors import BadInput, StackNotHealthy
 from harness.load.entry import EntryPoint
 from harness.load.payloads import Payload, load_payloads
 from harness.load.probe import PredictionClient
+from harness.models.access import ModelAccess
 from harness.models.faulty import FaultyLibrary
 from harness.models.file_registry import FileRegistry
 from harness.models.heal import heal_registry
@@ -120,6 +121,12 @@ class Target(ABC):
         """Labelled requests for model `name` ([] when none are declared)."""
         golden = self.model(name).golden
         return [] if golden is None else load_payloads(golden)
+
+    def model_access(self) -> dict[str, ModelAccess]:
+        """Every declared model's registry and faulty library: what model faults act through."""
+        return {
+            name: ModelAccess(name, model.registry.open().root, model.faulty) for name, model in self.spec.models.items()
+        }
 
     def models_served_by(self, service: str) -> list[str]:
         return [name for name, model in self.spec.models.items() if service in model.served_by]

@@ -12,7 +12,9 @@ import psutil
 import pytest
 from docker.models.containers import Container
 
-from harness.faults.model import CorruptArtifact, PushVersion, RegistryDown
+from harness.faults.model.corrupt_artifact import CorruptArtifact
+from harness.faults.model.push_version import PushVersion
+from harness.faults.model.registry_down import RegistryDown
 from harness.models.faulty import FaultyLibrary
 from harness.stack import StackSettings
 from harness.stack.compose import ComposeStack

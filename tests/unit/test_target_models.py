@@ -149,7 +149,7 @@ def test_without_the_harness_the_reference_registry_is_the_fixtures_and_read_onl
 
 
 def test_heal_models_undoes_faults_left_in_the_targets_registries(tmp_path: Path) -> None:
-    from harness.faults.model import CorruptArtifact
+    from harness.faults.model.corrupt_artifact import CorruptArtifact
 
     target = ComposeFileTarget.from_file(_write(tmp_path))
     registry = target.model_registry("digits")
