@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InfrastructureError, describe_exception
+from harness import audit
+from harness.errors import describe_exception
 from harness.faults import FaultContext, build_fault, parse_fault
 from harness.faults.hop.toxic import TOXIC_PREFIX, toxiproxy_api
 from harness.journal import (
@@ -29,27 +30,11 @@ from harness.journal import (
 from harness.models.access import ModelAccess
 from harness.models.file_registry import FileRegistry
 from harness.models.heal import heal_registry
-from harness.stack import Stack, StackSettings, open_stack
+from harness.run_facts import settings_from_run
+from harness.stack import Stack, open_stack
 
 Lines = tuple[list[str], list[str]]
 """(done, failed): one line each for people."""
-
-
-def settings_from_run(run: dict[str, Any]) -> StackSettings:
-    """The stack a journaled run used, as recorded in its `run-start` entry."""
-    if not run:
-        raise InfrastructureError("the journal has no run-start entry, so its stack is unknown")
-    return StackSettings(
-        project=run["project"],
-        compose_file=Path(run["compose_file"]),
-        fixtures_dir=Path(run["fixtures_dir"]),
-        gateway_port=run["gateway_port"],
-        stats_port=run["stats_port"],
-        toxiproxy_port=run["toxiproxy_port"],
-        override_files=tuple(Path(path) for path in run.get("override_files", ())),
-        reference_image=run.get("reference_image", True),
-        build=run.get("build", False),
-    )
 
 
 def revert_open_fault(open_fault: OpenFault) -> str:
@@ -59,7 +44,12 @@ def revert_open_fault(open_fault: OpenFault) -> str:
     models = {name: ModelAccess.from_json(fields) for name, fields in run.get("models", {}).items()}
     context = FaultContext(stack, toxiproxy_url, run.get("proxies", {}), models=models)
     fault = build_fault(parse_fault(open_fault.intent["spec"]), context)
-    fault.revert()
+    try:
+        fault.revert()
+    except Exception as error:
+        audit.record("revert", open_fault.intent["spec"], "heal", describe_exception(error))
+        raise
+    audit.record("revert", open_fault.intent["spec"], "heal")
     append_entry(open_fault.journal, "fault-reverted", fault=open_fault.intent["fault"], by="heal")
     return f"reverted {fault.describe()} (run {run.get('run_id', '?')}, {run.get('scenario', '?')})"
 

@@ -22,22 +22,28 @@ import pandas as pd
 from rich.console import Console
 
 from harness import scoring
+from harness.errors import HarnessError, InfrastructureError, describe_exception
 from harness.faults import FaultContext
 from harness.journal import Journal
 from harness.live_view import LiveView
 from harness.load.entry import EntryPoint
 from harness.load.load_mix import LoadMix
+from harness.observe.state_watch import StateWatch
 from harness.report import write_reports
 from harness.report.suite import SuiteRun
-from harness.errors import HarnessError, InfrastructureError, describe_exception
-from harness.observe.state_watch import StateWatch
-from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult, TargetFacts
+from harness.result import (
+    FaultScore,
+    FaultWindow,
+    RequestTotals,
+    RunResult,
+    TargetFacts,
+)
+from harness.run_facts import run_facts
 from harness.scenario import Scenario
 from harness.stack import Backend, Stack, StackSettings
 from harness.stack.spec import REPO_ROOT
 from harness.targets.target import Target
 from harness.timeline import Timeline
-
 
 _STOP_CHECK_INTERVAL_S = 0.5
 
@@ -115,7 +121,7 @@ class ScenarioRun:
         started = time.time()
         stack = self.target.open_stack(self.backend, self.out_dir)  # bad settings: raised before anything is registered
         journal = Journal(self.out_dir / "journal.jsonl")
-        journal.write("run-start", **self._run_facts(stack))
+        journal.write("run-start", scenario=self.scenario.name, **run_facts(stack, self.target))
         context = FaultContext(
             stack, self.target.toxiproxy_url, self.target.proxy_names(), self.target.entry, self.target.model_access()
         )
@@ -183,26 +189,6 @@ class ScenarioRun:
         if isinstance(error, HarnessError):
             return f"{error.message} ({error.tip})" if error.tip else error.message
         return f"{describe_exception(error)} during {self._stage} (traceback in journal.jsonl)"
-
-    def _run_facts(self, stack: Stack) -> dict[str, Any]:
-        settings = stack.settings
-        return {
-            "scenario": self.scenario.name,
-            "backend": self.backend,
-            "project": settings.project,
-            "compose_file": str(settings.compose_file),
-            "fixtures_dir": str(settings.fixtures_dir),
-            "gateway_port": settings.gateway_port,
-            "stats_port": settings.stats_port,
-            "toxiproxy_port": settings.toxiproxy_port,
-            "override_files": [str(path) for path in settings.override_files],
-            "reference_image": settings.reference_image,
-            "build": settings.build,
-            "toxiproxy_url": self.target.toxiproxy_url,
-            "proxies": self.target.proxy_names(),
-            "models": {name: access.to_json() for name, access in self.target.model_access().items()},
-            "target": self.target.facts(),
-        }
 
     def _observe(self, stack: Stack, timeline: Timeline) -> Observation:
         scenario = self.scenario

@@ -25,6 +25,7 @@ __all__ = [
     "Problem",
     "ScenarioError",
     "discover",
+    "fault_target_problem",
     "load_scenario",
     "normalize_hop",
     "summarize",
@@ -96,17 +97,25 @@ def _target_problems(
     scenario: Scenario, document: YamlDocument, given: dict[ActsOn, set[str] | None]
 ) -> list[Problem]:
     """Each fault's target must be one the target file lets that kind of fault touch."""
-    known: dict[ActsOn, set[str] | None] = {**given, "entry": {ENTRY}}
     problems = []
     for index, fault in enumerate(scenario.timeline):
-        kind, name = _target_key(fault)
-        allowed = known[kind]
-        if allowed is not None and name not in allowed:
+        problem = fault_target_problem(fault, given)
+        if problem is not None:
             loc: Loc = ("timeline", index, "target")
-            message = _unknown_target_message(fault, kind, known)
-            tip = _target_suggestion(fault, kind, allowed) + _known_targets(kind, allowed)
-            problems.append(Problem(document.line(loc), dotted(loc), message, tip))
+            problems.append(Problem(document.line(loc), dotted(loc), *problem))
     return problems
+
+
+def fault_target_problem(fault: Fault, given: dict[ActsOn, set[str] | None]) -> tuple[str, str] | None:
+    """(what is wrong, the fix) when the fault's target is not one the target lets its kind touch;
+    `given`: the services, hops and models the target opted in (None: not checked)."""
+    known: dict[ActsOn, set[str] | None] = {**given, "entry": {ENTRY}}
+    kind, name = _target_key(fault)
+    allowed = known.get(kind)
+    if allowed is None or name in allowed:
+        return None
+    tip = _target_suggestion(fault, kind, allowed) + _known_targets(kind, allowed)
+    return _unknown_target_message(fault, kind, known), tip
 
 
 def _unknown_target_message(fault: Fault, kind: ActsOn, known: dict[ActsOn, set[str] | None]) -> str:

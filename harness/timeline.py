@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from harness import audit
 from harness.errors import FaultFailed, describe_exception
 from harness.faults import Fault, FaultContext, FaultParams, build_fault
 from harness.faults.base import SelfJudging
@@ -89,7 +90,9 @@ class Timeline:
         try:
             scheduled.fault.inject()
         except Exception as error:  # noqa: BLE001  (any failure, even a bug, must end in a clean revert and 'error')
+            self._audit(scheduled, "inject", describe_exception(error))
             self._failed(scheduled, "inject", error)
+        self._audit(scheduled, "inject")
         scheduled.injected_at, scheduled.inject_call_s = started, time.time() - started
         self.journal.write("fault-injected", fault=scheduled.index, at=started, call_s=scheduled.inject_call_s)
 
@@ -99,7 +102,9 @@ class Timeline:
         try:
             scheduled.fault.revert()
         except Exception as error:  # noqa: BLE001  (as for inject: the other faults are still reverted)
+            self._audit(scheduled, "revert", describe_exception(error))
             self._failed(scheduled, "revert", error)
+        self._audit(scheduled, "revert")
         scheduled.reverted_at = time.time()
         self.journal.write("fault-reverted", fault=scheduled.index, at=scheduled.reverted_at)
         if isinstance(scheduled.fault, SelfJudging):
@@ -125,6 +130,9 @@ class Timeline:
 
     def windows(self) -> list[FaultWindow]:
         return [scheduled.window() for scheduled in self.faults if scheduled.injected_at is not None]
+
+    def _audit(self, scheduled: ScheduledFault, action: audit.Action, outcome: str = "ok") -> None:
+        audit.record(action, scheduled.spec.model_dump(mode="json"), self.journal.run_id, outcome)
 
     def _failed(self, scheduled: ScheduledFault, verb: str, error: Exception) -> NoReturn:
         """Journal the failure and raise it as a `FaultFailed` naming the fault."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -26,3 +27,7 @@ GatewayPort = Annotated[int, typer.Option(envvar="FAILOVER_GATEWAY_PORT", help="
 StatsPort = Annotated[int, typer.Option(envvar="FAILOVER_STATS_PORT", help="HAProxy stats/Prometheus port.")]
 ToxiproxyPort = Annotated[int, typer.Option(envvar="FAILOVER_TOXIPROXY_PORT", help="Toxiproxy API port.")]
 ServiceArgument = Annotated[str, typer.Argument(help="A service of the stack, e.g. model-a.")]
+TargetOption = Annotated[
+    Optional[Path],
+    typer.Option("--target", "-t", help="A target file: test this stack instead of the scenarios' own target."),
+]

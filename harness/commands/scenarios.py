@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from harness.commands.options import GatewayPort, ProjectOption, StatsPort, ToxiproxyPort, console
+from harness.commands.options import GatewayPort, ProjectOption, StatsPort, TargetOption, ToxiproxyPort, console
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SLO_MISSED, BadInput, HarnessError
 from harness.scenario import Scenario
 from harness.stack import Stack, StackSettings
@@ -21,10 +21,6 @@ if TYPE_CHECKING:
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 REPORTS_DIR = REPO_ROOT / "reports"
 PathsArgument = Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")]
-TargetOption = Annotated[
-    Optional[Path],
-    typer.Option("--target", "-t", help="A target file: test this stack instead of the scenarios' own target."),
-]
 
 
 def load_all(
@@ -135,16 +131,26 @@ def list_command(
 
 
 def heal_command(
+    fault_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Revert only this fault (an id from `failover faults`).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Everything (the default without an ID), said explicitly.")] = False,
     project: ProjectOption = "failover",
     backend: Annotated[Optional[str], typer.Option("--backend", "-b", help="Sweep only this backend's stack (default: local, and compose when Docker answers).")] = None,
     toxiproxy_port: ToxiproxyPort = 8474,
     force: Annotated[bool, typer.Option(help="Also revert the faults of runs whose harness is still running.")] = False,
     forget: Annotated[bool, typer.Option(help="Drop runs that cannot be healed (stack gone, journal deleted).")] = False,
 ) -> None:
-    """Revert every fault a killed or crashed harness left behind: from the run journals, then on the
-    project's stack by the `failover-` toxic prefix and the backend's own records (compose labels)."""
+    """Revert faults: one by its ID, or every fault any harness process injected on this machine (runs that
+    died, `failover inject` without --for) from the journals, then leftovers on the project's stack found by
+    the `failover-` toxic prefix, the backend's records (compose labels) and the model registry."""
     from harness.heal import heal
 
+    if fault_id is not None:
+        from harness.adhoc import heal_fault
+
+        if all_:
+            raise BadInput("give an ID or --all, not both", "failover heal ID  or  failover heal --all")
+        console.print(f"[green]healed[/] {heal_fault(fault_id)}")
+        return
     if backend not in (None, "local", "compose"):
         raise BadInput(f"unknown backend '{backend}'", "use --backend local or --backend compose")
     settings = StackSettings(project=project, toxiproxy_port=toxiproxy_port)

@@ -19,7 +19,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, BuildError, DockerException, ImageNotFound
 
-from harness.errors import DockerUnavailable, InfrastructureError, MissingBinary
+from harness.errors import BadInput, DockerUnavailable, InfrastructureError, MissingBinary
 from harness.stack.spec import REPO_ROOT
 
 DEFAULT_STACK_IMAGE = "failover-stack:latest"
@@ -31,8 +31,23 @@ _WHEELS_DIR = IMAGE_DIR / ".build" / "wheels"
 _STAGED_TOXIPROXY = IMAGE_DIR / ".build" / "bin" / "toxiproxy-server"
 
 
+REMOTE_DOCKER_OPT_IN = "FAILOVER_ALLOW_REMOTE_DOCKER"
+
+
+def ensure_local_docker(env: Mapping[str, str]) -> None:
+    """Refuse a Docker engine on another machine (DOCKER_HOST tcp://, ssh://) unless the user opted in:
+    the harness breaks containers, and by default only this machine's."""
+    host = env.get("DOCKER_HOST", "")
+    if host and not host.startswith(("unix://", "npipe://")) and env.get(REMOTE_DOCKER_OPT_IN) != "1":
+        raise BadInput(
+            f"DOCKER_HOST={host} is a Docker engine on another machine: the harness acts only on this one's",
+            f"unset DOCKER_HOST, or opt in with --allow-remote-docker ({REMOTE_DOCKER_OPT_IN}=1)",
+        )
+
+
 def docker_client() -> docker.DockerClient:
-    """A connected client, or `DockerUnavailable` with the reason."""
+    """A connected client to this machine's engine, or `DockerUnavailable` with the reason."""
+    ensure_local_docker(os.environ)
     try:
         client = docker.from_env()
         client.ping()
