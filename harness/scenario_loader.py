@@ -147,10 +147,11 @@ def _overlap_problems(scenario: Scenario, document: YamlDocument) -> list[Proble
     problems = []
     faults = list(enumerate(scenario.timeline))
     for (first, a), (second, b) in itertools.combinations(sorted(faults, key=lambda pair: pair[1].at), 2):
-        if _target_key(a) == _target_key(b) and b.at < _end(a):
+        if (*_target_key(a), a.scope()) == (*_target_key(b), b.scope()) and b.at < _end(a):
             loc: Loc = ("timeline", second, "at")
             where = f"timeline[{first}] (line {document.line(('timeline', first))})"
-            message = f"overlaps {where} on '{a.target}', which lasts {_span(a)}"
+            held = f"'{a.target}'" + (f" ({a.scope()})" if a.scope() else "")
+            message = f"overlaps {where} on {held}, which lasts {_span(a)}"
             tip = _overlap_tip(first, a)
             problems.append(Problem(document.line(loc), dotted(loc), message, tip))
     return problems

@@ -90,6 +90,11 @@ class FaultParams(Strict):
         own_first = [*type(self).__annotations__, *values]
         return {name: values[name] for name in dict.fromkeys(own_first) if name in values and name not in common}
 
+    def scope(self) -> str:
+        """What on its target the fault holds: a second fault of the same scope at the same time is refused
+        (its revert would undo the first). The whole target, unless a type holds only part of it."""
+        return ""
+
     def shown_parameters(self) -> str:
         """'latency 800ms, jitter 50ms': the type's own parameters where not left at their defaults,
         durations written as durations."""

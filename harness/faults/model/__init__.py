@@ -24,6 +24,9 @@ class AliasParams(FaultParams):
     alias: str = "champion"
     """The registry alias the fault moves (champion: what the servers serve; candidate: a canary)."""
 
+    def scope(self) -> str:
+        return f"alias {self.alias}"
+
 
 def model_access(context: FaultContext, model: str) -> ModelAccess:
     access = context.models.get(model)

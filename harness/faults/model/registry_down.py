@@ -15,6 +15,9 @@ from harness.models.file_registry import FileRegistry
 class RegistryDownParams(FaultParams):
     action: Literal["registry_down"]
 
+    def scope(self) -> str:
+        return "the registry itself"  # alias faults may overlap it: a push, then the registry fails
+
 
 @dataclass
 class RegistryDown:
