@@ -18,7 +18,7 @@ from typing import Any
 
 from harness import audit
 from harness.errors import BadInput, FaultFailed, describe_exception
-from harness.faults import Fault, FaultContext, FaultParams, build_fault
+from harness.faults import Fault, FaultContext, FaultParams, build_fault, fault_type
 from harness.heal import revert_open_fault
 from harness.journal import Journal, OpenFault, Registration, open_faults, read_entries, registrations
 from harness.run_facts import run_facts
@@ -67,6 +67,9 @@ def inject(spec: FaultParams, target: Target, stack: Stack, for_s: float | None,
     """Inject `spec` on `stack` and journal it; with `for_s`, wait that long (through `wait`, which an
     interrupt may cut short) and revert. Returns the fault's id."""
     check_target(spec, target)
+    able = fault_type(spec.action).backends
+    if stack.backend not in able:
+        raise BadInput(f"{spec.action} needs the {' or '.join(sorted(able))} backend", "run it on a stack there")
     if not any(status.state == "running" for status in stack.status()):
         raise BadInput(f"stack '{stack.settings.project}' ({stack.backend}) is not up", "failover stack up, then inject")
     context = FaultContext(stack, target.toxiproxy_url, target.proxy_names(), target.entry, target.model_access())

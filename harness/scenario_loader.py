@@ -40,9 +40,13 @@ _FORMAT_TIP = "the file format is described in scenarios/README.md"
 
 
 def load_scenario(
-    path: Path, services: set[str] | None = None, hops: set[str] | None = None, models: set[str] | None = None
+    path: Path,
+    services: set[str] | None = None,
+    hops: set[str] | None = None,
+    models: set[str] | None = None,
+    backend: str | None = None,
 ) -> Scenario:
-    """Load and check one file; `services`/`hops`/`models` None skips that target check.
+    """Load and check one file; `services`/`hops`/`models`/`backend` None skips that check.
 
     A relative `load.payloads` is made absolute against the file's folder.
     """
@@ -52,6 +56,7 @@ def load_scenario(
     problems = _target_problems(scenario, document, {"service": services, "hop": hops, "model": models})
     problems += _overlap_problems(scenario, document) + _after_load_problems(scenario, document)
     problems += _run_length_problems(scenario, document) + _payload_problems(scenario, document)
+    problems += _backend_problems(scenario, document, backend)
     if problems:
         raise ScenarioError(path, problems)
     return scenario
@@ -161,6 +166,19 @@ def _overlap_tip(first: int, fault: Fault) -> str:
     if fault.duration is None:
         return f"a target takes one fault at a time: give timeline[{first}] a duration (without one it lasts to the end)"
     return f"a target takes one fault at a time: start this one at {format_duration(_end(fault))} or later"
+
+
+def _backend_problems(scenario: Scenario, document: YamlDocument, backend: str | None) -> list[Problem]:
+    """A fault the run's backend cannot do is refused now, not when its time comes."""
+    problems = []
+    for index, fault in enumerate(scenario.timeline):
+        able = fault_type(fault.action).backends
+        if backend is not None and backend not in able:
+            loc: Loc = ("timeline", index, "action")
+            message = f"{fault.action} needs the {' or '.join(sorted(able))} backend; this run uses {backend}"
+            tip = f"run with --backend {sorted(able)[0]}, or use a fault the {backend} backend has (failover fault-types)"
+            problems.append(Problem(document.line(loc), dotted(loc), message, tip))
+    return problems
 
 
 def _after_load_problems(scenario: Scenario, document: YamlDocument) -> list[Problem]:

@@ -455,7 +455,7 @@ class _Shape:
         loc: list[str | int] = []
         for index, part in enumerate(raw):
             if isinstance(part, str) and part in members:
-                model, members = members[part], {}
+                model, members, found = members[part], {}, None  # a member: the path is at a model, not a field
                 continue
             loc.append(part)
             if isinstance(part, int) or keyed:

@@ -24,17 +24,18 @@ PathsArgument = Annotated[list[Path], typer.Argument(help="Scenario files or fol
 
 
 def load_all(
-    paths: list[Path], settings: StackSettings, target_path: Path | None = None
+    paths: list[Path], settings: StackSettings, target_path: Path | None = None, backend: str | None = None
 ) -> list[tuple[Path, Scenario, Target]]:
     """Validate every scenario, and the target it runs against, before anything starts; all problems
-    are reported together. `target_path` (`--target`) overrides the scenarios' own `target:`."""
+    are reported together. `target_path` (`--target`) overrides the scenarios' own `target:`, `backend`
+    (`--backend`) their own backend."""
     from harness.scenario_loader import discover
 
     loaded, problems = [], []
     targets: dict[Path | None, Target] = {}
     for path in discover(paths):
         try:
-            loaded.append(_load_against_target(path, settings, target_path, targets))
+            loaded.append(_load_against_target(path, settings, target_path, targets, backend))
         except BadInput as error:
             problems.append(error)
     if problems:
@@ -45,16 +46,19 @@ def load_all(
 
 
 def _load_against_target(
-    path: Path, settings: StackSettings, override: Path | None, targets: dict[Path | None, Target]
+    path: Path, settings: StackSettings, override: Path | None, targets: dict[Path | None, Target], backend: str | None
 ) -> tuple[Path, Scenario, Target]:
     """The scenario, its faults checked against what its target lets them hit."""
     from harness.scenario_loader import load_scenario
 
-    chosen = override or _scenario_target(load_scenario(path), path)
+    alone = load_scenario(path)
+    chosen = override or _scenario_target(alone, path)
     if chosen not in targets:
         targets[chosen] = resolve_target(chosen, settings)
     target = targets[chosen]
-    return path, load_scenario(path, services=target.services(), hops=target.hops(), models=set(target.model_names())), target
+    runs_on = backend or alone.stack.backend or target.default_backend()
+    opted_in = {"services": target.services(), "hops": target.hops(), "models": set(target.model_names())}
+    return path, load_scenario(path, **opted_in, backend=runs_on), target
 
 
 def _scenario_target(scenario: Scenario, path: Path) -> Path | None:
@@ -82,7 +86,7 @@ def run_command(
     if backend not in (None, "local", "compose"):
         raise BadInput(f"unknown backend '{backend}'", "use --backend local or --backend compose")
     settings = StackSettings(project=project, gateway_port=gateway_port, stats_port=stats_port, toxiproxy_port=toxiproxy_port)
-    scenarios = load_all(paths, settings, target)
+    scenarios = load_all(paths, settings, target, backend)
     options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up)  # type: ignore[arg-type]
     runs: list[SuiteRun] = []
     for _, scenario, scenario_target in scenarios:

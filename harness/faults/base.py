@@ -116,6 +116,8 @@ class FaultType:
     """(the validated params, the context) -> the fault, ready to inject."""
     summary: str
     """One line for people, for `failover fault-types` and the docs."""
+    backends: frozenset[str] = frozenset({"local", "compose"})
+    """The stack backends that can do it; a scenario or an inject on another is refused before anything starts."""
 
 
 _TYPES: dict[str, FaultType] = {}

@@ -15,6 +15,9 @@ from harness.faults.base import Fault, FaultContext, FaultParams, fault_type, fa
 from harness.faults.service import kill  # noqa: F401, I001
 from harness.faults.service import stop  # noqa: F401
 from harness.faults.service import pause  # noqa: F401
+from harness.faults.service import restart  # noqa: F401
+from harness.faults.service import crash_loop  # noqa: F401
+from harness.faults.service import disconnect  # noqa: F401
 from harness.faults.hop import latency  # noqa: F401
 from harness.faults.hop import timeout  # noqa: F401
 from harness.faults.hop import partition  # noqa: F401

@@ -8,7 +8,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import EXIT_BAD_INPUT, BadInput
-from harness.faults import fault_types
+from harness.faults import acting_on, fault_types
 from harness.scenario_loader import (
     ScenarioError,
     discover,
@@ -23,6 +23,14 @@ FIXTURES = Path(__file__).parent / "scenarios"
 SERVICES = {"gateway", "model-a", "model-b", "model-fallback", "redis-1"}
 HOPS = {"gateway-model-a", "gateway-model-b", "model-a-redis-1"}
 ACTIONS = ", ".join(kind.name for kind in fault_types())
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+SERVICE_FAULTS = _listed(acting_on("service"))
+HOP_FAULTS = _listed(acting_on("hop"))
 DURATION_TIP = "durations look like 250ms, 30s or 2m"
 
 # (fixture, the message's lines after "FILE:", substrings of the tip)
@@ -86,7 +94,7 @@ BAD = [
     ),
     (
         "bad-unknown-service.yaml",
-        ["5: timeline[0].target: 'model-z' is not a service the target lets faults touch (kill, stop and pause act on services)"],
+        [f"5: timeline[0].target: 'model-z' is not a service the target lets faults touch ({SERVICE_FAULTS} act on services)"],
         ["did you mean 'model-b'? services: gateway, model-a, model-b, model-fallback, redis-1"],
     ),
     (
@@ -98,9 +106,9 @@ BAD = [
         "bad-service-not-hop.yaml",
         [
             "5: timeline[0].target: 'model-a' is not a hop the target lets faults touch"
-            " (latency, timeout, partition, bandwidth, slow_close, reset_peer, slicer and limit_data act on hops); it is a service",
+            f" ({HOP_FAULTS} act on hops); it is a service",
             "8: timeline[1].target: 'gateway->model-b' is not a service the target lets faults touch"
-            " (kill, stop and pause act on services); it is a hop",
+            f" ({SERVICE_FAULTS} act on services); it is a hop",
         ],
         ["timeline[0].target: did you mean 'gateway-model-a'?", "timeline[1].target: did you mean 'model-b'?"],
     ),
@@ -286,3 +294,13 @@ def test_validate_refuses_alias_bombs_with_exit_2(
     (tmp_path / "bomb.yaml").write_text(bomb)
     assert main(["validate", str(tmp_path / "bomb.yaml")]) == EXIT_BAD_INPUT
     assert says in capsys.readouterr().err
+
+
+def test_a_fault_the_backend_cannot_do_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    path = tmp_path / "disconnect.yaml"
+    path.write_text("name: disconnect\ntimeline:\n  - {at: 1s, action: disconnect, target: model-a, duration: 2s}\n")
+    assert load_scenario(path, backend="compose").timeline[0].action == "disconnect"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path, backend="local")
+    assert ":3: timeline[0].action: disconnect needs the compose backend; this run uses local" in caught.value.message
+    assert "--backend compose" in caught.value.tip

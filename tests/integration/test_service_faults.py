@@ -1,0 +1,61 @@
+"""Service faults beyond kill/stop/pause on the real local stack: restart and a crash loop, each
+leaving the service running after its revert."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.faults import FaultContext, build_fault, parse_fault
+from harness.faults.service.crash_loop import CrashLoop
+from harness.stack.local import LocalStack
+from tests.conftest import local_binaries_available, require
+from tests.integration._runs import local_stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def stack(isolated_state: Path) -> Iterator[LocalStack]:
+    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
+    stack = local_stack()
+    stack.up(progress=False)
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+def _fault(stack: LocalStack, **spec: object) -> object:
+    return build_fault(parse_fault({"at": 0, **spec}), FaultContext(stack, stack.endpoints().toxiproxy_url))
+
+
+def _pid(stack: LocalStack, service: str) -> str:
+    return next(status.ref for status in stack.status() if status.name == service)
+
+
+def test_restart_gives_the_service_a_new_process(stack: LocalStack) -> None:
+    before = _pid(stack, "model-b")
+    fault = _fault(stack, action="restart", target="model-b")
+    fault.inject()  # type: ignore[attr-defined]
+    wait_until(lambda: _pid(stack, "model-b") not in ("", before), "model-b runs as a new process")
+    fault.revert()  # type: ignore[attr-defined]
+    assert {s.name: s.state for s in stack.status()}["model-b"] == "running"
+
+
+def test_a_crash_loop_kills_again_and_again_and_its_revert_leaves_it_running(stack: LocalStack) -> None:
+    fault = _fault(stack, action="crash_loop", target="model-b", every="1s", down_for="300ms")
+    assert isinstance(fault, CrashLoop)
+    fault.inject()
+    seen = set()
+    deadline = time.monotonic() + 30
+    while fault.crashes < 3 and time.monotonic() < deadline:
+        seen.add({s.name: s.state for s in stack.status()}["model-b"])
+        time.sleep(0.05)
+    fault.revert()
+    assert fault.crashes >= 3
+    assert "running" in seen and seen - {"running"}, f"model-b was seen {seen}: never down and up again"
+    assert {s.name: s.state for s in stack.status()}["model-b"] == "running"
