@@ -21,6 +21,7 @@ from harness.commands.scenarios import register_scenario_commands
 from harness.commands.fault_types import fault_types_command
 from harness.commands.init import init_command
 from harness.commands.inject import register_inject_commands
+from harness.commands.monkey import monkey_command
 from harness.commands.stack import stack_app
 from harness.commands.targets import targets_command
 from harness.errors import EXIT_BAD_INPUT, HarnessError
@@ -32,6 +33,7 @@ app.command("targets")(targets_command)
 app.command("init")(init_command)
 app.command("fault-types")(fault_types_command)
 register_inject_commands(app)
+app.command("monkey")(monkey_command)
 
 
 def _version(value: bool) -> None:

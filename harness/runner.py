@@ -121,7 +121,7 @@ class ScenarioRun:
         started = time.time()
         stack = self.target.open_stack(self.backend, self.out_dir)  # bad settings: raised before anything is registered
         journal = Journal(self.out_dir / "journal.jsonl")
-        journal.write("run-start", scenario=self.scenario.name, **run_facts(stack, self.target))
+        journal.write("run-start", scenario=self.scenario.name, **run_facts(stack, self.target), **self._monkey_facts())
         context = FaultContext(
             stack, self.target.toxiproxy_url, self.target.proxy_names(), self.target.entry, self.target.model_access()
         )
@@ -189,6 +189,14 @@ class ScenarioRun:
         if isinstance(error, HarnessError):
             return f"{error.message} ({error.tip})" if error.tip else error.message
         return f"{describe_exception(error)} during {self._stage} (traceback in journal.jsonl)"
+
+    def _monkey_facts(self) -> dict[str, Any]:
+        """A monkey's settings and the schedule it picked, so the journal alone can replay the run."""
+        monkey = self.scenario.monkey
+        if monkey is None:
+            return {}
+        picked = [fault.model_dump(mode="json") for fault in self.scenario.timeline]
+        return {"monkey": monkey.model_dump(mode="json", by_alias=True), "schedule": picked}
 
     def _observe(self, stack: Stack, timeline: Timeline) -> Observation:
         scenario = self.scenario

@@ -15,7 +15,8 @@ from pydantic import ConfigDict, Field, model_validator
 from harness.faults import FaultSpec
 from harness.units import Duration, Fraction, at_least, at_most, format_duration
 from harness.units import Strict as _Strict
-from harness.yaml_model import Tip
+from harness.monkey import Monkey
+from harness.yaml_model import Tip, field_missing, field_not_allowed
 
 MIN_PROBES_PER_BUCKET = 5
 
@@ -93,14 +94,26 @@ class Scenario(_Strict):
     load: Load = Load()
     steady_state: SteadyState = SteadyState()
     timeline: list[FaultSpec] = Field(
-        min_length=1, examples=[[{"at": "2s", "action": "kill", "target": "model-a", "duration": "8s"}]]
+        default_factory=list,
+        min_length=1,
+        examples=[[{"at": "2s", "action": "kill", "target": "model-a", "duration": "8s"}]],
     )
+    monkey: Monkey | None = None
+    """Instead of a timeline: faults picked at random, reproducibly by seed (`harness/monkey.py`)."""
     slos: SLOs = SLOs()
     stop_conditions: list[StopCondition] = []
     observe_after: Duration = 10.0
     trials: Annotated[
         int, at_most(100, "each trial is a whole run (stack up, load, faults, down): more is a soak test, not a gate")
     ] = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _faults_from_one_place(self) -> Scenario:
+        if not self.timeline and self.monkey is None:
+            raise field_missing("timeline", "a scenario needs faults: a timeline, or a monkey that picks them")
+        if self.timeline and self.monkey is not None:
+            raise field_not_allowed("monkey", "a scenario has a timeline or a monkey, not both", "keep one of them")
+        return self
 
     @model_validator(mode="after")
     def _buckets_hold_enough_probes(self) -> Scenario:

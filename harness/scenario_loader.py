@@ -14,7 +14,8 @@ from pathlib import Path
 
 from harness.errors import BadInput
 from harness.faults import FaultParams as Fault
-from harness.faults import acting_on, fault_type, normalize_hop
+from harness.faults import acting_on, fault_type, normalize_hop, parse_fault
+from harness.monkey import schedule
 from harness.faults.base import ActsOn
 from harness.load.payloads import load_payloads
 from harness.scenario import Scenario
@@ -51,7 +52,7 @@ def load_scenario(
     A relative `load.payloads` is made absolute against the file's folder.
     """
     document = read_yaml(path)
-    scenario = validate_model(path, document, Scenario, format_tip=_FORMAT_TIP)
+    scenario = _with_monkey_schedule(validate_model(path, document, Scenario, format_tip=_FORMAT_TIP))
     scenario = _with_payloads_from(path.absolute().parent, scenario)
     problems = _target_problems(scenario, document, {"service": services, "hop": hops, "model": models})
     problems += _overlap_problems(scenario, document) + _after_load_problems(scenario, document)
@@ -86,6 +87,13 @@ def summarize(scenario: Scenario) -> str:
     """One line for `failover list`: name, faults, SLOs."""
     faults = ", ".join(_describe_fault(fault) for fault in scenario.timeline)
     return f"{scenario.name}  {faults}; {_describe_slos(scenario)}"
+
+
+def _with_monkey_schedule(scenario: Scenario) -> Scenario:
+    """A monkey's picks become the timeline, checked like a written one from here on."""
+    if scenario.monkey is None:
+        return scenario
+    return scenario.model_copy(update={"timeline": [parse_fault(entry) for entry in schedule(scenario.monkey)]})
 
 
 def _with_payloads_from(folder: Path, scenario: Scenario) -> Scenario:

@@ -362,7 +362,7 @@ class _Shape:
         required = [
             f"`{info.alias or name}: {_example(info)}`"
             for name, info in self.model.model_fields.items()
-            if info.is_required() and info.examples
+            if info.examples and (info.is_required() or _never_empty(info))
         ]
         if not required:
             return f"a {title} is a mapping of `key: value` lines"
@@ -423,7 +423,7 @@ class _Shape:
         raw = (*error["loc"], context["field"])
         loc = self._walk(raw)[0]
         if error["type"] == "field_missing":
-            tip = "; ".join([f"add '{context['field']}:'", *_tips(self._field_at(raw))])
+            tip = self._missing_tip(raw)
             return Problem(document.line(loc[:-1]), dotted(loc), f"missing ({context['why']})", tip)
         tip = f"remove '{context['field']}:' ({context['fix']})"
         return Problem(document.line(loc, of_key=True), dotted(loc), context["why"], tip)
@@ -536,6 +536,11 @@ def _literal_choices(field_info: FieldInfo | None) -> list[str]:
         if get_origin(part) is Literal:
             return [str(choice) for choice in get_args(part)]
     return []
+
+
+def _never_empty(field_info: FieldInfo) -> bool:
+    """An optional list that must not be empty when given (a scenario's timeline, when no monkey picks faults)."""
+    return any(getattr(part, "min_length", None) == 1 for part in field_info.metadata)
 
 
 def _discriminator(field_info: FieldInfo | None) -> str:

@@ -48,7 +48,7 @@ BAD = [
     ("bad-unknown-field.yaml", ["4: slo: unknown field"], ["did you mean 'slos'?", "fields here: name, description"]),
     ("bad-unknown-nested-field.yaml", ["6: timeline[0].durration: unknown field"], ["did you mean 'duration'?"]),
     ("bad-missing-field.yaml", ["3: timeline[0].target: missing (required)"], ["add 'target:'"]),
-    ("bad-missing-timeline.yaml", ["3: timeline: missing (required)"], ["add `timeline: [{at: 2s"]),
+    ("bad-missing-timeline.yaml", ["3: timeline: missing (a scenario needs faults: a timeline, or a monkey that picks them)"], ["add `timeline: [{at: 2s"]),
     ("bad-duration.yaml", ["6: timeline[0].duration: '30 sec' is not a duration"], ["250ms, 30s or 2m"]),
     ("bad-percentage.yaml", ["6: slos.availability: '150%' is not between 0% and 100%"], ["99.9%"]),
     (
