@@ -11,12 +11,12 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from harness.commands.options import BackendOption, ProjectOption, TargetOption, ToxiproxyPort, console
+from harness.commands.options import ProjectOption, TargetOption, ToxiproxyPort, console
 from harness.errors import BadInput
 from harness.faults import FaultParams, fault_type, fault_types, parse_fault
 from harness.stack import Backend, StackSettings
 from harness.stack.images import REMOTE_DOCKER_OPT_IN
-from harness.targets import Target, resolve_target
+from harness.targets import resolve_target
 from harness.units import format_duration, parse_duration
 from harness.yaml_model import did_you_mean
 
