@@ -18,6 +18,7 @@ from harness.faults.service import pause  # noqa: F401
 from harness.faults.service import restart  # noqa: F401
 from harness.faults.service import crash_loop  # noqa: F401
 from harness.faults.service import disconnect  # noqa: F401
+from harness.faults.service import squeeze  # noqa: F401  (cpu_throttle, memory_squeeze)
 from harness.faults.hop import latency  # noqa: F401
 from harness.faults.hop import timeout  # noqa: F401
 from harness.faults.hop import partition  # noqa: F401

@@ -170,6 +170,19 @@ class Stack(ABC):
         """Put a disconnected service back on the stack's network (compose only)."""
         self.disconnect(service)
 
+    def limit(self, service: str, cpus: float | None = None, memory_bytes: int | None = None) -> None:
+        """Squeeze the service's CPU (in CPUs) and/or memory (compose only: container limits)."""
+        from harness.errors import BadInput
+
+        raise BadInput(
+            f"CPU and memory limits are not available on the {self.backend} backend",
+            "use the compose backend (Docker applies them to a running container)",
+        )
+
+    def unlimit(self, service: str) -> None:
+        """Lift every CPU and memory limit of the service (compose only)."""
+        self.limit(service)
+
     def endpoints(self) -> StackEndpoints:
         published = {
             name: tuple(port.host_port for port in service.ports) for name, service in self.spec.services.items()

@@ -36,6 +36,7 @@ _DOCKER_API_TIMEOUT_S = 60.0
 hang a revert. Not shorter: the image build streams through the same client and may be silent a while."""
 _DIRECT_STATES: dict[str, ServiceState] = {"running": "running", "paused": "paused", "restarting": "restarting"}
 _HEALTH: dict[str, Health] = {"healthy": "healthy", "unhealthy": "unhealthy", "starting": "starting"}
+CPU_PERIOD_US = 100_000
 _CLEAN_EXIT_CODES = (0, 143)
 """Exit codes of a process that stopped when asked to (SIGTERM); anything else is a crash or a kill."""
 
@@ -165,6 +166,20 @@ class ComposeStack(Stack):
                 continue
             network = _docker_call(f"find network {name}", self.client.networks.get, name)
             _docker_call(f"reconnect {service} to {name}", network.connect, container, aliases=[service])
+
+    def limit(self, service: str, cpus: float | None = None, memory_bytes: int | None = None) -> None:
+        """Docker's limits, changed on the running container: CPU through the CFS quota (so that the
+        revert can lift it with -1), memory with swap at the same size (no swap to escape into)."""
+        update: dict[str, int] = {}
+        if cpus is not None:
+            update |= {"cpu_period": CPU_PERIOD_US, "cpu_quota": max(1000, round(cpus * CPU_PERIOD_US))}
+        if memory_bytes is not None:
+            update |= {"mem_limit": memory_bytes, "memswap_limit": memory_bytes}
+        self._act(service, "update", **update)
+
+    def unlimit(self, service: str) -> None:
+        """-1 is Docker's "unlimited" for the quota and the memory limits (0 would leave them unchanged)."""
+        self._act(service, "update", cpu_quota=-1, memswap_limit=-1, mem_limit=-1)
 
     # helpers
 

@@ -235,3 +235,18 @@ def test_disconnect_and_reconnect_keep_dns(running: ComposeStack, client: docker
 def test_restart_keeps_the_service(running: ComposeStack) -> None:
     running.restart("toxiproxy")
     _wait_ready(running, "toxiproxy")
+
+
+def test_cpu_and_memory_limits_apply_to_the_running_container_and_lift(
+    running: ComposeStack, client: docker.DockerClient
+) -> None:
+    def limits() -> tuple[int, int]:
+        config = client.containers.get(_status(running, "model-b").ref).attrs["HostConfig"]
+        return config["CpuQuota"], config["Memory"]
+
+    running.limit("model-b", cpus=0.2, memory_bytes=256 * 2**20)
+    assert limits() == (20_000, 256 * 2**20)
+    running.unlimit("model-b")
+    quota, memory = limits()
+    assert quota <= 0 and memory <= 0, "no limit left"
+    assert _state(running, "model-b") == "running"
