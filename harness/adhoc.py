@@ -18,9 +18,17 @@ from typing import Any
 
 from harness import audit
 from harness.errors import BadInput, FaultFailed, describe_exception
-from harness.faults import Fault, FaultContext, FaultParams, build_fault, fault_type
+from harness.faults import Fault, FaultParams, build_fault, fault_type
+from harness.faults.base import ActsOn
 from harness.heal import revert_open_fault
-from harness.journal import Journal, OpenFault, Registration, open_faults, read_entries, registrations
+from harness.journal import (
+    Journal,
+    OpenFault,
+    Registration,
+    open_faults,
+    read_entries,
+    registrations,
+)
 from harness.run_facts import run_facts
 from harness.scenario_loader import fault_target_problem
 from harness.stack import Stack
@@ -56,8 +64,13 @@ class ActiveFault:
 
 def check_target(spec: FaultParams, target: Target) -> None:
     """Guard rail: only what the target opted in (services, hops, models) may be hit."""
-    given = {"service": target.services(), "hop": target.hops(), "model": set(target.model_names())}
-    problem = fault_target_problem(spec, given)  # type: ignore[arg-type]
+    given: dict[ActsOn, set[str] | None] = {
+        "service": target.services(),
+        "hop": target.hops(),
+        "model": set(target.model_names()),
+        "zone": set(target.zones()),
+    }
+    problem = fault_target_problem(spec, given)
     if problem is not None:
         message, tip = problem
         raise BadInput(f"target {target.name}: {message}", tip)
@@ -72,8 +85,7 @@ def inject(spec: FaultParams, target: Target, stack: Stack, for_s: float | None,
         raise BadInput(f"{spec.action} needs the {' or '.join(sorted(able))} backend", "run it on a stack there")
     if not any(status.state == "running" for status in stack.status()):
         raise BadInput(f"stack '{stack.settings.project}' ({stack.backend}) is not up", "failover stack up, then inject")
-    context = FaultContext(stack, target.toxiproxy_url, target.proxy_names(), target.entry, target.model_access())
-    fault = build_fault(spec, context)
+    fault = build_fault(spec, target.fault_context(stack))
     journal = Journal(journals_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.action}.jsonl")
     until = time.time() + for_s if for_s is not None else None
     facts = run_facts(stack, target)

@@ -16,12 +16,12 @@ from rich.markup import escape
 from typer.exceptions import TyperException
 
 from harness import __version__
-from harness.commands.options import console
-from harness.commands.scenarios import register_scenario_commands
 from harness.commands.fault_types import fault_types_command
 from harness.commands.init import init_command
 from harness.commands.inject import register_inject_commands
 from harness.commands.monkey import monkey_command
+from harness.commands.options import console
+from harness.commands.scenarios import register_scenario_commands
 from harness.commands.stack import stack_app
 from harness.commands.targets import targets_command
 from harness.errors import EXIT_BAD_INPUT, HarnessError

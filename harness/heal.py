@@ -42,7 +42,8 @@ def revert_open_fault(open_fault: OpenFault) -> str:
     stack = open_stack(run["backend"], settings_from_run(run))
     toxiproxy_url = run.get("toxiproxy_url") or stack.endpoints().toxiproxy_url
     models = {name: ModelAccess.from_json(fields) for name, fields in run.get("models", {}).items()}
-    context = FaultContext(stack, toxiproxy_url, run.get("proxies", {}), models=models)
+    zones = {zone: tuple(services) for zone, services in run.get("zones", {}).items()}
+    context = FaultContext(stack, toxiproxy_url, run.get("proxies", {}), models=models, zones=zones)
     fault = build_fault(parse_fault(open_fault.intent["spec"]), context)
     try:
         fault.revert()

@@ -31,6 +31,7 @@ def run_facts(stack: Stack, target: Target) -> dict[str, Any]:
         "toxiproxy_url": target.toxiproxy_url,
         "proxies": target.proxy_names(),
         "models": {name: access.to_json() for name, access in target.model_access().items()},
+        "zones": target.zones(),
         "target": target.facts(),
     }
 

@@ -23,7 +23,6 @@ from rich.console import Console
 
 from harness import scoring
 from harness.errors import HarnessError, InfrastructureError, describe_exception
-from harness.faults import FaultContext
 from harness.journal import Journal
 from harness.live_view import LiveView
 from harness.load.entry import EntryPoint
@@ -122,9 +121,7 @@ class ScenarioRun:
         stack = self.target.open_stack(self.backend, self.out_dir)  # bad settings: raised before anything is registered
         journal = Journal(self.out_dir / "journal.jsonl")
         journal.write("run-start", scenario=self.scenario.name, **run_facts(stack, self.target), **self._monkey_facts())
-        context = FaultContext(
-            stack, self.target.toxiproxy_url, self.target.proxy_names(), self.target.entry, self.target.model_access()
-        )
+        context = self.target.fault_context(stack)
         timeline = Timeline(self.scenario, context, journal)
         self._stage = "start-up"
         with interrupts_raise():

@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from harness.faults import FaultSpec
+from harness.monkey import Monkey
 from harness.units import Duration, Fraction, at_least, at_most, format_duration
 from harness.units import Strict as _Strict
-from harness.monkey import Monkey
 from harness.yaml_model import Tip, field_missing, field_not_allowed
 
 MIN_PROBES_PER_BUCKET = 5

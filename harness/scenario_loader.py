@@ -15,12 +15,21 @@ from pathlib import Path
 from harness.errors import BadInput
 from harness.faults import FaultParams as Fault
 from harness.faults import acting_on, fault_type, normalize_hop, parse_fault
-from harness.monkey import schedule
 from harness.faults.base import ActsOn
 from harness.load.payloads import load_payloads
+from harness.monkey import schedule
 from harness.scenario import Scenario
 from harness.units import MAX_RUN_S, RUN_LIMIT_WHY, format_duration
-from harness.yaml_model import FileProblems, Loc, Problem, YamlDocument, did_you_mean, dotted, read_yaml, validate_model
+from harness.yaml_model import (
+    FileProblems,
+    Loc,
+    Problem,
+    YamlDocument,
+    did_you_mean,
+    dotted,
+    read_yaml,
+    validate_model,
+)
 
 __all__ = [
     "Problem",
@@ -46,15 +55,16 @@ def load_scenario(
     hops: set[str] | None = None,
     models: set[str] | None = None,
     backend: str | None = None,
+    zones: set[str] | None = None,
 ) -> Scenario:
-    """Load and check one file; `services`/`hops`/`models`/`backend` None skips that check.
+    """Load and check one file; `services`/`hops`/`models`/`zones`/`backend` None skips that check.
 
     A relative `load.payloads` is made absolute against the file's folder.
     """
     document = read_yaml(path)
     scenario = _with_monkey_schedule(validate_model(path, document, Scenario, format_tip=_FORMAT_TIP))
     scenario = _with_payloads_from(path.absolute().parent, scenario)
-    problems = _target_problems(scenario, document, {"service": services, "hop": hops, "model": models})
+    problems = _target_problems(scenario, document, {"service": services, "hop": hops, "model": models, "zone": zones})
     problems += _overlap_problems(scenario, document) + _after_load_problems(scenario, document)
     problems += _run_length_problems(scenario, document) + _payload_problems(scenario, document)
     problems += _backend_problems(scenario, document, backend)

@@ -34,7 +34,13 @@ def _target_names(ctx: typer.Context, incomplete: str) -> list[str]:
         kind = fault_type(ctx.params.get("fault") or "kill").acts_on
     except Exception:  # noqa: BLE001  (completion never fails loudly)
         return []
-    names = {"service": target.services(), "hop": target.hops(), "model": set(target.model_names()), "entry": {"entry"}}
+    names = {
+        "service": target.services(),
+        "hop": target.hops(),
+        "zone": set(target.zones()),
+        "model": set(target.model_names()),
+        "entry": {"entry"},
+    }
     return sorted(name for name in names[kind] if name.startswith(incomplete))
 
 

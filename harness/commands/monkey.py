@@ -69,4 +69,6 @@ def _targets_for(name: str, target: Target, on: str | None) -> list[str]:
         return hops or sorted(target.hops())
     if kind == "model":
         return sorted(target.model_names())
+    if kind == "zone":
+        return sorted(target.zones())
     return ["entry"]

@@ -8,8 +8,21 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from harness.commands.options import GatewayPort, ProjectOption, StatsPort, TargetOption, ToxiproxyPort, console
-from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SLO_MISSED, BadInput, HarnessError
+from harness.commands.options import (
+    GatewayPort,
+    ProjectOption,
+    StatsPort,
+    TargetOption,
+    ToxiproxyPort,
+    console,
+)
+from harness.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_SLO_MISSED,
+    BadInput,
+    HarnessError,
+)
 from harness.scenario import Scenario
 from harness.stack import Stack, StackSettings
 from harness.stack.spec import REPO_ROOT
@@ -57,7 +70,12 @@ def _load_against_target(
         targets[chosen] = resolve_target(chosen, settings)
     target = targets[chosen]
     runs_on = backend or alone.stack.backend or target.default_backend()
-    opted_in = {"services": target.services(), "hops": target.hops(), "models": set(target.model_names())}
+    opted_in = {
+        "services": target.services(),
+        "hops": target.hops(),
+        "models": set(target.model_names()),
+        "zones": set(target.zones()),
+    }
     return path, load_scenario(path, **opted_in, backend=runs_on), target
 
 

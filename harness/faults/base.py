@@ -20,8 +20,9 @@ from harness.result import SLOResult
 from harness.stack import Stack
 from harness.units import Duration, Strict, format_duration, is_duration
 
-ActsOn = Literal["service", "hop", "model", "entry"]
-"""What a fault's `target` names: a service the target opted in, a hop (a Toxiproxy proxy), a model the target
+ActsOn = Literal["service", "hop", "zone", "model", "entry"]
+"""What a fault's `target` names: a service the target opted in, a hop (a Toxiproxy proxy), a zone (the services labelled
+`failover.zone` with its name), a model the target
 declares (its registry), or `entry`
 (the target's entry point, which the harness calls as a client)."""
 
@@ -65,6 +66,8 @@ class FaultContext:
     """The target's entry point, for faults that act as a client; None where none is known (heal)."""
     models: Mapping[str, ModelAccess] = field(default_factory=dict)
     """Model name -> its registry and faulty library, for model faults."""
+    zones: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Zone -> its services, for zone faults."""
 
     def proxy(self, hop: str) -> str:
         name = normalize_hop(hop)

@@ -6,7 +6,6 @@ Locust adds realistic concurrent load and its own statistics as a cross-check.
 
 from __future__ import annotations
 
-
 from pathlib import Path
 from typing import Any
 

@@ -23,7 +23,12 @@ import os
 import shutil
 from pathlib import Path
 
-from harness.models.file_registry import MANIFEST, FileRegistry, RegistryError, atomic_write
+from harness.models.file_registry import (
+    MANIFEST,
+    FileRegistry,
+    RegistryError,
+    atomic_write,
+)
 
 MARKER = "REGISTRY-DOWN"
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from harness.result import FaultScore, FaultWindow, Outage, SLOResult, TargetFacts, UnattributedLoss
+from harness.result import (
+    FaultScore,
+    FaultWindow,
+    Outage,
+    SLOResult,
+    TargetFacts,
+    UnattributedLoss,
+)
 
 MISSING = "—"
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from harness.stack.base import BACKENDS, Backend, ServiceStatus, Stack, StackEndpoints, StackSettings
+from harness.stack.base import (
+    BACKENDS,
+    Backend,
+    ServiceStatus,
+    Stack,
+    StackEndpoints,
+    StackSettings,
+)
 
 
 def open_stack(backend: Backend, settings: StackSettings | None = None) -> Stack:

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from harness.stack.spec import DEFAULT_COMPOSE_FILE, REPO_ROOT, StackSpec, load_stack_spec
+from harness.stack.spec import (
+    DEFAULT_COMPOSE_FILE,
+    REPO_ROOT,
+    StackSpec,
+    load_stack_spec,
+)
 
 ServiceState = Literal["running", "paused", "restarting", "stopped", "exited", "missing"]
 Health = Literal["healthy", "unhealthy", "starting", "none"]

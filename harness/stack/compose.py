@@ -21,7 +21,14 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 
 from harness.errors import InfrastructureError, MissingBinary
-from harness.stack.base import LOOPBACK, Health, ServiceState, ServiceStatus, Stack, StackSettings
+from harness.stack.base import (
+    LOOPBACK,
+    Health,
+    ServiceState,
+    ServiceStatus,
+    Stack,
+    StackSettings,
+)
 from harness.stack.images import docker_client, ensure_stack_image
 from harness.stack.ports import ensure_ports_free
 from harness.stack.project import check_project_name

@@ -19,7 +19,12 @@ from typing import Any
 import docker
 from docker.errors import APIError, BuildError, DockerException, ImageNotFound
 
-from harness.errors import BadInput, DockerUnavailable, InfrastructureError, MissingBinary
+from harness.errors import (
+    BadInput,
+    DockerUnavailable,
+    InfrastructureError,
+    MissingBinary,
+)
 from harness.stack.spec import REPO_ROOT
 
 DEFAULT_STACK_IMAGE = "failover-stack:latest"

@@ -26,7 +26,12 @@ from harness.stack.local_plan import plan_stack
 from harness.stack.ports import ensure_ports_free
 from harness.stack.project import check_project_name
 from harness.stack.readiness import not_ready_summary, wait_until_ready
-from harness.stack.state import private_dir, remove_state_tree, state_root, write_private
+from harness.stack.state import (
+    private_dir,
+    remove_state_tree,
+    state_root,
+    write_private,
+)
 from harness.stack.supervisor import control_socket, remove_control_socket
 
 __all__ = ["LocalStack", "state_root"]

@@ -64,6 +64,8 @@ class ServiceSpec:
     restart: str = "no"
     render: tuple[str, ...] = ()
     """Container paths of config files the local backend rewrites (x-local.render)."""
+    zone: str | None = None
+    """The failure domain it runs in (label `failover.zone`): `zone_loss` takes a whole zone down."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,18 @@ def _service(name: str, body: dict[str, Any], base_dir: Path) -> ServiceSpec:
         depends_on=tuple(body.get("depends_on") or ()),
         restart=str(body.get("restart", "no")),
         render=tuple((body.get("x-local") or {}).get("render") or ()),
+        zone=_labels(body.get("labels") or {}).get(ZONE_LABEL),
     )
+
+
+ZONE_LABEL = "failover.zone"
+
+
+def _labels(value: dict[str, Any] | list[str]) -> dict[str, str]:
+    """Compose labels, written as a mapping or as a list of `key=value`."""
+    if isinstance(value, dict):
+        return {str(key): str(item) for key, item in value.items()}
+    return dict(str(item).partition("=")[::2] for item in value)
 
 
 def _environment(value: dict[str, Any] | list[str]) -> dict[str, str]:

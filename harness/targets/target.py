@@ -11,6 +11,7 @@ in how their stack is opened (`open_stack`): see `reference.py` and
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from abc import ABC, abstractmethod
 from difflib import get_close_matches
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.errors import BadInput, StackNotHealthy
+from harness.faults import FaultContext, normalize_hop
 from harness.load.entry import EntryPoint
 from harness.load.payloads import Payload, load_payloads
 from harness.load.probe import PredictionClient
@@ -29,8 +31,8 @@ from harness.models.heal import heal_registry
 from harness.observe import signals
 from harness.observe.state_watch import StateWatch
 from harness.observe.stores import LostWriteChecker, checker_for
-from harness.faults import normalize_hop
 from harness.stack import Backend, Stack
+from harness.stack.spec import load_stack_spec
 from harness.targets.spec import Model, TargetSpec
 
 _READY_POLL_S = 0.1
@@ -77,6 +79,20 @@ class Target(ABC):
     def services(self) -> set[str]:
         """The services faults may touch (opt-in)."""
         return set(self.spec.services)
+
+    def zones(self) -> dict[str, tuple[str, ...]]:
+        """Zone -> its services (compose label `failover.zone`), for the zones whose every service is opted in."""
+        by_zone: dict[str, list[str]] = {}
+        for service in load_stack_spec(self.spec.compose_file, os.environ).services.values():
+            if service.zone is not None:
+                by_zone.setdefault(service.zone, []).append(service.name)
+        return {zone: tuple(names) for zone, names in by_zone.items() if set(names) <= self.services()}
+
+    def fault_context(self, stack: Stack) -> FaultContext:
+        """What faults on this target act through, on `stack`."""
+        return FaultContext(
+            stack, self.toxiproxy_url, self.proxy_names(), self.entry, self.model_access(), self.zones()
+        )
 
     def hops(self) -> set[str]:
         """The hops faults may touch, as Toxiproxy proxy names."""

@@ -18,7 +18,12 @@ from urllib.parse import urlsplit
 
 from harness.errors import InfrastructureError
 from harness.faults.base import FaultParams
-from harness.faults.toxiproxy_client import NotFound, Proxy, ToxicExists, ToxiproxyClient
+from harness.faults.toxiproxy_client import (
+    NotFound,
+    Proxy,
+    ToxicExists,
+    ToxiproxyClient,
+)
 from harness.units import Fraction
 
 TOXIC_PREFIX = "failover-"
