@@ -138,9 +138,14 @@ def later_outage(outage: Outage) -> str:
 
 
 def notes(score: FaultScore, shown: tuple[str, ...] = ()) -> list[str]:
-    """What a reader must know beside the figures: overlaps, later outages, what was not measured
-    (except the metrics in `shown`, which the caller already shows with their reason)."""
+    """What a reader must know beside the figures: overlaps, what was served (when anything about the
+    answers was measured), later outages, what was not measured (except the metrics in `shown`, which
+    the caller already shows with their reason)."""
     lines = [f"overlapping with {o.fault}: {o.reason}" for o in score.overlapping]
+    served = quality(score)
+    if served is not None:
+        lines.append(f"served predictions: {served}")
+        lines += [f"rollback phases: {' → '.join(phase(item) for item in score.quality.phases)}"]
     lines += [later_outage(outage) for outage in score.later_outages]
     lines += [
         f"{metric} {not_measured(reason)}"
