@@ -23,9 +23,10 @@ any. `scoring.score_fault` calls them; the definitions (README "How recovery is 
 * **Versions** (from `served_by` and `model_version` of every answer): the replicas that answered
   both before the injection and within the span, each with the version of its last answer before the
   injection. *Versions changed* (verified): injection until the last of them first answered with
-  another version. *Rollback verified*: injection until the last of them, after its change, answered
-  with its pre-injection version and never with another one again within the span. A replica seen
-  only after the injection has no version to change from and is left out.
+  another version; not seen when one of them never did. *Rollback verified*: injection until the last
+  of those that changed (all of them, or a canary) answered with its pre-injection version and never
+  with another one again within the span; "not measured" when none changed. A replica seen only after
+  the injection has no version to change from and is left out.
 * **Rollback phases**: detect, decide and rollback are the first rollout event of that kind at or
   after the injection (and after the phase before it) and before the span's end; verified is the
   rollback verified from the records. A phase without its event is "not measured", never 0.
@@ -64,8 +65,10 @@ class VersionTiming(NamedTuple):
     restored_s: float | None
     why_not: str | None
     """Why neither can be measured (no versions, no replica seen before and after)."""
-    holdouts: dict[str, str]
-    """Replicas that kept, or never returned to, their version at injection -> the version they last served."""
+    kept: dict[str, str]
+    """Replicas that never served another version -> that version."""
+    not_back: dict[str, str]
+    """Replicas that changed and did not return to their version at injection -> the version they last served."""
 
 
 def accuracy_buckets(answered: np.ndarray, correct: np.ndarray, bucket_s: float) -> list[AccuracyBucket]:
@@ -107,12 +110,12 @@ def version_timing(records: pd.DataFrame, injected_at: float, end: float) -> Ver
     they all served their own again, from the answers sent before `end`."""
     answers = _answers(records, end)
     if answers.empty:
-        return VersionTiming({}, None, None, NO_VERSIONS, {})
+        return VersionTiming({}, None, None, NO_VERSIONS, {}, {})
     before, after = answers[answers["sent_at"] < injected_at], answers[answers["sent_at"] >= injected_at]
     baseline = before.groupby("served_by", sort=True)["model_version"].last().to_dict()
     seen = sorted(set(baseline) & set(after["served_by"]))
     if not seen:
-        return VersionTiming({}, None, None, NO_BASELINE, {})
+        return VersionTiming({}, None, None, NO_BASELINE, {}, {})
     at_injection = {replica: str(baseline[replica]) for replica in seen}
     changed: dict[str, float | None] = {}
     restored: dict[str, float | None] = {}
@@ -123,12 +126,14 @@ def version_timing(records: pd.DataFrame, injected_at: float, end: float) -> Ver
         changed[str(replica)] = float(sent[~same][0]) if (~same).any() else None
         restored[str(replica)] = _restored(sent, same)
         last[str(replica)] = str(rows["model_version"].iloc[-1])
+    moved = [replica for replica in seen if changed[replica] is not None]
     return VersionTiming(
         at_injection=at_injection,
         changed_s=_last_of(changed, injected_at),
-        restored_s=_last_of(restored, injected_at),
-        why_not=None,
-        holdouts={replica: last[replica] for replica in seen if changed[replica] is None or restored[replica] is None},
+        restored_s=_last_of({replica: restored[replica] for replica in moved}, injected_at),
+        why_not=None if moved else NOT_CHANGED,
+        kept={replica: last[replica] for replica in seen if changed[replica] is None},
+        not_back={replica: last[replica] for replica in moved if restored[replica] is None},
     )
 
 
@@ -192,8 +197,7 @@ def rollout_phases(
         phases.append(RolloutPhase(kind=kind, at_s=at_s, version=event.version, evidence=event.evidence))
     version = ", ".join(sorted(set(versions.at_injection.values()))) or None
     evidence: dict[str, Any] = {"replicas": versions.at_injection}
-    if versions.holdouts:
-        evidence["not_back"] = versions.holdouts
+    evidence |= {name: found for name, found in (("kept", versions.kept), ("not_back", versions.not_back)) if found}
     verified = RolloutPhase(
         kind="verified", at_s=versions.restored_s, version=version, evidence=evidence, not_measured=why_not
     )

@@ -537,15 +537,16 @@ def _quality(
         if figures["degraded_share"] is None:
             missing["degraded_share"] = "no request was answered in the fault window"
     versions = q.version_timing(records, fault.injected_at, span_end)
-    versions_why = missing.get("versions") or versions.why_not
+    versions_why = missing.get("versions") or (None if versions.why_not == q.NOT_CHANGED else versions.why_not)
     if versions_why:
         missing.setdefault("versions", versions_why)
-    elif versions.changed_s is None:
-        missing.setdefault("rollback", q.NOT_CHANGED)
-    else:
-        figures |= {"versions_changed_s": versions.changed_s, "rollback_verified_s": versions.restored_s}
-    if versions_why:
-        missing.setdefault("rollback", versions_why)
+    rollback_why = versions_why or versions.why_not
+    if rollback_why:
+        missing.setdefault("rollback", rollback_why)
+    if versions_why is None:
+        figures["versions_changed_s"] = versions.changed_s
+    if rollback_why is None:
+        figures["rollback_verified_s"] = versions.restored_s
     figures["versions_at_injection"] = versions.at_injection
     phases = q.rollout_phases(events, fault.injected_at, span_end, versions, missing.get("rollback"))
     return Quality(**figures, phases=phases)

@@ -308,6 +308,15 @@ def test_a_rollback_never_completed_is_not_verified_not_unmeasured() -> None:
     assert slo(stuck, "rollback").passed is False
 
 
+def test_a_canary_change_is_not_every_version_changed_but_its_rollback_is_verified() -> None:
+    canary = score(timeline(lambda replica, offset: "v2" if replica == "model-a" and 0.5 <= offset < 2.0 else "v1"))
+
+    assert canary.quality.versions_changed_s is None and "versions" not in canary.not_measured
+    assert canary.quality.rollback_verified_s == pytest.approx(2.0, abs=1e-6)  # model-a's first v1 probe again
+    evidence = canary.quality.phases[-1].evidence
+    assert evidence == {"replicas": {"model-a": "v1", "model-b": "v1"}, "kept": {"model-b": "v1"}}
+
+
 def test_missing_rollout_events_are_not_measured_phases() -> None:
     without = score(timeline())
     assert [(p.kind, p.at_s, p.not_measured) for p in without.quality.phases[:3]] == [
