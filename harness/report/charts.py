@@ -135,7 +135,7 @@ def timeline_png(
         _label_faults(axes[0], faults, origin)
         axes[-1].set_xlabel("seconds since run start")
         axes[-1].set_xlim(float(x.min()), end)
-        handles = _legend_handles(states, accuracy)
+        handles = _legend_handles(states, accuracy, bool(quality and quality.phases))
         columns = len(handles) if len(handles) <= 3 else -(-len(handles) // 2)  # two rows past three
         figure.legend(handles=handles, loc="outside upper right", ncols=columns, frameon=False)
         buffer = io.BytesIO()
@@ -264,7 +264,7 @@ def _label_faults(ax: Axes, faults: Sequence[FaultWindow], origin: float) -> Non
         )
 
 
-def _legend_handles(with_states: bool, with_accuracy: bool = False) -> list[Patch | Line2D]:
+def _legend_handles(with_states: bool, with_accuracy: bool = False, with_phases: bool = False) -> list[Patch | Line2D]:
     handles: list[Patch | Line2D] = [
         Patch(color=FAULT_COLOUR, alpha=0.25, label="fault window"),
         Line2D([], [], color=RECOVERY_COLOUR, linestyle="--", label="recovery (injection + RTO)"),
@@ -274,8 +274,9 @@ def _legend_handles(with_states: bool, with_accuracy: bool = False) -> list[Patc
         handles += [
             Line2D([], [], color="#6b7280", linestyle=":", label="accuracy target"),
             Line2D([], [], color=QUALITY_COLOUR, linestyle="--", label="quality recovery"),
-            Line2D([], [], color=QUALITY_COLOUR, label="D detect, d decide, R rollback, V verified"),
         ]
+    if with_phases:
+        handles.append(Line2D([], [], color=QUALITY_COLOUR, label="D detect, d decide, R rollback, V verified"))
     if with_states:
         handles += [
             Patch(color=STATE_COLOURS["UP"], label="UP"),

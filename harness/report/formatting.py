@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from harness.quality import NO_EVENTS
 from harness.result import FaultScore, FaultWindow, Outage, RolloutPhase, SLOResult, TargetFacts, UnattributedLoss
 
 MISSING = "—"
@@ -145,7 +146,8 @@ def notes(score: FaultScore, shown: tuple[str, ...] = ()) -> list[str]:
     served = quality(score)
     if served is not None:
         lines.append(f"served predictions: {served}")
-        lines += [f"rollback phases: {' → '.join(phase(item) for item in score.quality.phases)}"]
+        if rollout_seen(score):
+            lines.append(f"rollback phases: {' → '.join(phase(item) for item in score.quality.phases)}")
     lines += [later_outage(outage) for outage in score.later_outages]
     lines += [
         f"{metric} {not_measured(reason)}"
@@ -194,6 +196,13 @@ def phase(item: RolloutPhase) -> str:
         return f"{item.kind} {outcome}"
     version = f" ({item.version})" if item.version else ""
     return f"{item.kind} {signed(item.at_s)}{version}"
+
+
+def rollout_seen(score: FaultScore) -> bool:
+    """Whether the rollback phases say anything: one was reached, or rollout events were given (then a
+    missing phase is news)."""
+    phases = score.quality.phases
+    return any(item.at_s is not None for item in phases) or any(item.not_measured != NO_EVENTS for item in phases[:3])
 
 
 def quality(score: FaultScore) -> str | None:

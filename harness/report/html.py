@@ -32,6 +32,7 @@ FILTERS = {
     "inject_call": fmt.inject_call,
     "unattributed": fmt.unattributed,
     "phase": fmt.phase,
+    "rollout_seen": fmt.rollout_seen,
 }
 
 
@@ -81,7 +82,7 @@ def quality_cards(score: FaultScore) -> list[Card]:
         ("Quality RTO", score.quality_rto_s, fmt.quality_rto(score), "until accuracy was back", "quality_rto"),
         ("Bad predictions", q.bad_predictions, fmt.count(q.bad_predictions or 0), below, "bad_predictions"),
         ("Degraded share", q.degraded_share, fmt.degraded_share(score), "of the window's answers", "degraded_share"),
-        ("Versions changed", q.versions_changed_s, changed, f"every replica off its version ({versions})", "versions"),
+        ("Versions changed", q.versions_changed_s, changed, f"every replica off its own: {versions}", "versions"),
         ("Rollback verified", q.rollback_verified_s, restored, "every replica back on its version", "rollback"),
     ]
     return [_card(*row[:4], missing.get(row[4])) for row in rows]

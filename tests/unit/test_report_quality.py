@@ -154,3 +154,12 @@ def test_timeline_has_an_accuracy_lane_when_answers_carry_labels(pushed: tuple[R
     assert struct.unpack(">II", png[16:24]) == (1100, 860)
     unlabelled = buckets.assign(accuracy=float("nan"))
     assert struct.unpack(">II", timeline_png(unlabelled, windows, recoveries, T0)[16:24]) == (1100, 700)
+
+
+def test_rollback_phases_are_left_out_when_no_rollout_event_was_given(tmp_path: Path) -> None:
+    records = timeline(lambda replica, offset: "v1")
+    result = _run([score(records, GATES)], request_totals(records_frame(records)))
+    html = write_reports(result, pd.DataFrame(), tmp_path)["html"].read_text()
+
+    assert "<h4>Served predictions</h4>" in html
+    assert "Rollback phases" not in html and "rollback phases" not in summary_markdown(result)
