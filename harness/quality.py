@@ -26,7 +26,8 @@ any. `scoring.score_fault` calls them; the definitions (README "How recovery is 
   another version; not seen when one of them never did. *Rollback verified*: injection until the last
   of those that changed (all of them, or a canary) answered with its pre-injection version and never
   with another one again within the span; "not measured" when none changed. A replica seen only after
-  the injection has no version to change from and is left out.
+  the injection has no version to change from and is left out. A rollback not verified by the next
+  fault's injection marks both faults overlapping.
 * **Rollback phases**: detect, decide and rollback are the first rollout event of that kind at or
   after the injection (and after the phase before it) and before the span's end; verified is the
   rollback verified from the records. A phase without its event is "not measured", never 0.

@@ -492,9 +492,10 @@ def _quality_outages(
 ) -> _QualityOutages | None:
     """Outages with buckets judged by accuracy; None (the reason in `missing` for quality_rto and
     bad_predictions) without labels, an accuracy target or a labelled probe."""
-    given = missing.get("accuracy")
-    reason = given or (_NO_ACCURACY_TARGET if slos.accuracy is None else None)
-    if reason is None and not probes.labelled.any():
+    reason = missing.get("accuracy")
+    if reason is None and slos.accuracy is None:
+        reason = _NO_ACCURACY_TARGET
+    elif reason is None and not probes.labelled.any():
         reason = _NO_LABELLED_PROBES
     if reason is not None or slos.accuracy is None:
         for metric in _QUALITY:

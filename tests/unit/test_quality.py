@@ -201,8 +201,13 @@ def test_degraded_share_is_degraded_answers_over_answers_in_the_fault_window() -
 # Versions and rollback phases
 
 
+def upgraded_before(replica: str, offset: float) -> str:
+    """model-a served v0 until 1 s before the injection: its version at injection is v1 all the same."""
+    return "v0" if replica == "model-a" and offset < -1.0 else pushed_and_rolled_back(replica, offset)
+
+
 def test_versions_changed_and_rollback_verified_from_every_replica_seen() -> None:
-    records = timeline()
+    records = timeline(upgraded_before)
     records += [_record(-1.0, "old-0", "model-b", pushed_and_rolled_back, 1, False, False, False, True, True)]
     records += [_record(1.2, "new-0", "model-c", pushed_and_rolled_back, 1, False, False, False, True, True)]
     result = score(records)
@@ -386,3 +391,17 @@ def test_bucket_series_has_accuracy_over_every_labelled_answer() -> None:
     assert series["accuracy"].tolist() == pytest.approx([17 / 24, 9 / 23])
     empty = bucket_series(records_frame(timeline(labelled=False)), INJECT, INJECT + 1.0, 1.0)
     assert pd.isna(empty["accuracy"]).all() and empty["labelled"].tolist() == [0]
+
+
+def test_a_rollback_not_verified_at_the_next_injection_is_overlapping() -> None:
+    frame = records_frame(timeline(wrong={}))
+    first, second = window(0, at=0.0), window(1, at=2.2)  # model-b is back on v1 at +2.55 s only
+    slos = SLOs(**SLO, availability=0.5)  # the failed probe is no outage here
+
+    alone = score_fault(frame, first, slos, RATE, INJECT + END)
+    assert alone.overlapping == [] and alone.quality.rollback_verified_s == pytest.approx(2.55, abs=1e-6)
+    followed = score_fault(frame, first, slos, RATE, INJECT + END, next_fault=second)
+    assert followed.quality.rollback_verified_s is None and "rollback" not in followed.not_measured
+    assert [(o.fault_index, o.reason) for o in followed.overlapping] == [
+        (1, "the rollback after fault 1 (bad-push model) was not verified when fault 2 (bad-push model) was injected")
+    ]
