@@ -203,7 +203,8 @@ class SLOs(_Strict):
     def _quality_needs_an_accuracy_target(self) -> SLOs:
         judged = [name for name in ("quality_rto", "bad_predictions") if getattr(self, name) is not None]
         if judged and self.accuracy is None:
-            raise field_missing("accuracy", f"{' and '.join(judged)} judge buckets against it")
+            verb = "judges" if len(judged) == 1 else "judge"
+            raise field_missing("accuracy", f"{' and '.join(judged)} {verb} buckets against it")
         return self
 
 

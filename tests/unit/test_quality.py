@@ -4,6 +4,7 @@ is placed by hand, so accuracy per bucket, bad predictions, quality RTO and roll
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,9 +12,11 @@ import pytest
 from pydantic import ValidationError
 
 from harness import quality
+from harness.errors import BadInput
 from harness.records import RequestRecord
 from harness.result import FaultScore, FaultWindow, SLOResult
 from harness.scenario import SLOs
+from harness.scenario_loader import load_scenario
 from harness.scoring import bucket_series, mutual_overlaps, records_frame, score_fault
 
 T0 = 1_700_000_000.0
@@ -245,6 +248,25 @@ def test_quality_slos_are_gates_with_measured_value_and_target() -> None:
 def test_quality_slos_need_an_accuracy_target() -> None:
     with pytest.raises(ValidationError, match="'accuracy' is missing \\(quality_rto and bad_predictions"):
         SLOs(quality_rto=5.0, bad_predictions=10)
+
+
+@pytest.mark.parametrize(
+    ("slos", "message"),
+    [
+        ("accuracy: 80%\n  quality_rto: soon", "6: slos.quality_rto: 'soon' is not a duration"),
+        ("accuracy: 80%\n  bad_predictions: -1", "6: slos.bad_predictions: Input should be greater than or equal to 0"),
+        ("degraded_share: 120%", "5: slos.degraded_share: '120%' is not between 0% and 100%"),
+        ("rollback: 5 minutes", "5: slos.rollback: '5 minutes' is not a duration"),
+        ("quality_rto: 5s", "5: slos.accuracy: missing (quality_rto judges buckets against it)"),
+    ],
+    ids=["quality_rto", "bad_predictions", "degraded_share", "rollback", "needs-accuracy"],
+)
+def test_a_bad_quality_slo_names_file_line_and_field(tmp_path: Path, slos: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\ntimeline:\n  - {{at: 1s, action: kill, target: model-a}}\nslos:\n  {slos}\n")
+    with pytest.raises(BadInput) as caught:
+        load_scenario(path)
+    assert f"{path}:{message}" in caught.value.message
 
 
 # Not measured: never 0, never a pass
