@@ -7,7 +7,7 @@ window fields flattened into each fault, `pass` for each SLO); its
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +30,9 @@ class SLOResult(_Model):
     measured: float | None
     """None: could not be measured (for RTO: never recovered)."""
     passed: bool
-    unit: Literal["s", "fraction", "count"]
+    unit: Literal["s", "fraction", "share", "count"]
+    """'fraction' is a floor (availability, accuracy); 's', 'count' and 'share' (a fraction, e.g.
+    degraded_share) are ceilings."""
     not_measured: str | None = None
     """Why `measured` is None when the metric could not be measured (never a pass)."""
 
@@ -68,6 +70,54 @@ class Overlap(_Model):
     reason: str
 
 
+class AccuracyBucket(_Model):
+    """One quality bucket of a fault (`slos.bucket` wide, from its injection), judged on the probes."""
+
+    start_s: float
+    """Seconds after the injection."""
+    answered: int
+    """Labelled probes that came back with a prediction."""
+    correct: int
+    accuracy: float | None
+    """correct / answered; None when nothing labelled was answered."""
+
+
+RolloutKind = Literal["detect", "decide", "rollback", "verified"]
+
+
+class RolloutPhase(_Model):
+    """One phase of a rollback: detect, decide and rollback from the rollout controller's events,
+    verified from the records (every replica seen answering serves its pre-injection version again)."""
+
+    kind: RolloutKind
+    at_s: float | None
+    """Seconds after the injection; None: not measured (see `not_measured`) or not reached."""
+    version: str | None = None
+    evidence: dict[str, Any] = {}
+    not_measured: str | None = None
+
+
+class Quality(_Model):
+    """What was served during a fault, beyond whether it was served (see `harness/quality.py`)."""
+
+    buckets: list[AccuracyBucket] = []
+    """Accuracy per bucket from the injection to the end of the fault's span."""
+    bad_predictions: int | None = None
+    """Wrong answers (probe and Locust) sent in the fault's buckets whose accuracy was below the target."""
+    bad_prediction_s: float | None = None
+    """The total length of those buckets."""
+    degraded_share: float | None = None
+    """Share of the answers in the fault window flagged degraded."""
+    versions_at_injection: dict[str, str] = {}
+    """Replica -> the model version of its last answer before the injection."""
+    versions_changed_s: float | None = None
+    """Injection until every replica seen answering served a version other than its own at injection."""
+    rollback_verified_s: float | None = None
+    """Injection until every one of them served its pre-injection version again, after the change."""
+    phases: list[RolloutPhase] = []
+    """detect, decide, rollback, verified, in that order."""
+
+
 class FaultScore(_Model):
     fault: FaultWindow
     rto_s: float | None
@@ -78,6 +128,8 @@ class FaultScore(_Model):
     ttd_s: float | None
     """Injection until the stack's own signal (HAProxy DOWN) said the target was unhealthy."""
     quality_rto_s: float | None = None
+    """RTO judged by accuracy; None: not recovered, or not measured (the reason in `not_measured`)."""
+    quality: Quality = Quality()
     later_outages: list[Outage] = []
     """Outages after this fault's RTO (or after a stable start), each with its own duration."""
     lost_writes: int | None = None

@@ -72,8 +72,25 @@ class SLOs(_Strict):
     """Fraction of requests ok within each fault window (and the healthy-bucket threshold)."""
     latency: LatencySLO = LatencySLO()
     accuracy: Fraction | None = None
+    """Fraction of labelled answers right, within each fault window (and the quality-bucket threshold)."""
+    quality_rto: Duration | None = None
+    """Injection until accuracy is back at `accuracy` for `stable_for`."""
+    bad_predictions: int | None = Field(None, ge=0)
+    """Wrong answers a fault may serve in buckets below `accuracy`."""
+    degraded_share: Fraction | None = None
+    """Largest share of the answers in a fault window that may be flagged degraded."""
+    rollback: Duration | None = None
+    """Injection until every replica serves its pre-injection model version again (rollback verified)."""
     bucket: Duration = Field(0.25, gt=0)
     stable_for: Duration = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _quality_needs_an_accuracy_target(self) -> SLOs:
+        judged = [name for name in ("quality_rto", "bad_predictions") if getattr(self, name) is not None]
+        if judged and self.accuracy is None:
+            verb = "judges" if len(judged) == 1 else "judge"
+            raise field_missing("accuracy", f"{' and '.join(judged)} {verb} buckets against it")
+        return self
 
 
 class StopCondition(_Strict):

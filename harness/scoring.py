@@ -43,6 +43,9 @@ The definitions are DESIGN.md's; where they leave room, this module decides:
   `lost_writes` (0 by default once the store was read back), however short the
   window. No read-back, or no write acknowledged in the reach, is "not
   measured": None with a reason, never 0 and never a pass.
+* Quality (accuracy per bucket, bad predictions served, degraded share, version changes, rollback
+  phases): defined in `harness/quality.py`. Quality RTO, bad predictions and the rollback are "not
+  measured" (None with a reason) without labels, without an accuracy target, or without versions.
 * Latency percentiles are of successful requests only (numpy's linear
   interpolation): a fast connection-refused error is not a fast answer;
   failures count against availability.
@@ -52,11 +55,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from harness import quality as q
 from harness.report import formatting as fmt
 from harness.result import (
     MAX_LOST_IDS,
@@ -64,6 +68,7 @@ from harness.result import (
     FaultWindow,
     Outage,
     Overlap,
+    Quality,
     RequestTotals,
     SLOResult,
     UnattributedLoss,
@@ -72,6 +77,7 @@ from harness.result import (
 from harness.scenario import SLOs, StopCondition
 
 PROBE, LOCUST = "probe", "locust"
+Unit = Literal["s", "share", "count"]
 COLUMNS: dict[str, Any] = {
     "sent_at": "float64",
     "latency_s": "float64",
@@ -98,6 +104,9 @@ _EPSILON = 1e-9
 """Slack for float division in bucket counts (e.g. 5.0 / 0.25 must be 20, not 19.999...)."""
 _STORE_NOT_READ = "the store was not read back"
 _NO_ACKS = "no write was acknowledged within this fault's reach"
+_NO_ACCURACY_TARGET = "no accuracy target (slos.accuracy)"
+_NO_LABELLED_PROBES = "no labelled probe was sent after the injection"
+_QUALITY = ("quality_rto", "bad_predictions")
 
 
 def records_frame(rows: Iterable[Mapping[str, Any] | Any]) -> pd.DataFrame:
@@ -155,6 +164,17 @@ class _Outages(NamedTuple):
     """An outage was still going at the next fault's injection."""
 
 
+class _QualityOutages(NamedTuple):
+    """Buckets judged by accuracy (on the probes)."""
+
+    outages: _Outages
+    answered: np.ndarray
+    """Per bucket: labelled probes answered."""
+    correct: np.ndarray
+    bad: np.ndarray
+    """Per bucket: accuracy measured and below the target."""
+
+
 class FaultLosses(NamedTuple):
     """The acknowledged writes in one fault's reach (or outside every reach), and the lost ones."""
 
@@ -185,13 +205,16 @@ def score_fault(
     *,
     next_fault: FaultWindow | None = None,
     not_measured: Mapping[str, str] | None = None,
+    rollout_events: Sequence[Mapping[str, Any]] | None = None,
 ) -> FaultScore:
     """Everything measured about one fault, and its SLO results.
 
     `losses`: this fault's share of the store read-back (see `attribute_lost_writes`); None when the
     store was not read back. `next_fault`: the fault injected after this one, whose outages are not
-    this one's. `not_measured`: metric ('ttd', 'rpo', 'lost_writes', ...) -> why the caller could not
-    measure it (e.g. the target declares no store); such a metric is None, and its SLO a miss."""
+    this one's. `not_measured`: metric ('ttd', 'rpo', 'lost_writes', 'accuracy', 'degraded_share',
+    'versions', ...) -> why the caller could not measure it (e.g. the target declares no store); such a
+    metric is None, and its SLO a miss. `rollout_events`: the rollout controller's events of the run
+    (see `quality.parse_events`); None when it reported none."""
     missing = _not_measured(not_measured, signals, signal_server)
     n_buckets = _whole_buckets(fault.injected_at, observation_end, slos.bucket)
     stable_n = int(np.ceil(slos.stable_for / slos.bucket - _EPSILON))
@@ -199,11 +222,21 @@ def score_fault(
     probes = _probes_since(records, fault.injected_at, slos.bucket, n_buckets)
     healthy, good, bad = _service_health(probes, slos, n_buckets)
     outages = _outages(probes, good, bad, healthy, slos.bucket, stable_n, horizon)
+    quality_outages = _quality_outages(probes, slos, n_buckets, stable_n, horizon, missing)
     if next_fault is not None:
         overlaps += _outage_overlaps(fault, next_fault, outages, slos)
+        if quality_outages is not None:
+            overlaps += _outage_overlaps(fault, next_fault, quality_outages.outages, slos, "accuracy drop")
     window_end = observation_end if fault.reverted_at is None else fault.reverted_at
     stats = _window_stats(records, fault.injected_at, window_end)
     p50, p95, p99 = stats.latency
+    span_end = observation_end if horizon is None or next_fault is None else next_fault.injected_at
+    events = None if rollout_events is None else q.parse_events(rollout_events)
+    spans = (horizon, n_buckets), (window_end, span_end)
+    quality = _quality(records, fault, slos, quality_outages, *spans, missing, events)
+    if next_fault is not None and horizon is not None:
+        overlaps += _rollback_overlaps(fault, next_fault, quality, missing)
+    quality_rto_s = None if quality_outages is None else quality_outages.outages.rto_s
     lost = _loss_figures(fault.injected_at, losses, missing)
     return FaultScore(
         fault=fault,
@@ -211,7 +244,8 @@ def score_fault(
         rto_bracket_s=outages.bracket,
         rto_resolution_s=max(slos.bucket, 1.0 / probe_rate),
         ttd_s=None if "ttd" in missing else _ttd(signals, signal_server, fault.injected_at),
-        quality_rto_s=_quality_rto(probes, slos, n_buckets, stable_n, horizon),
+        quality_rto_s=quality_rto_s,
+        quality=quality,
         later_outages=outages.later,
         failed_requests=stats.failed,
         requests=stats.requests,
@@ -225,7 +259,7 @@ def score_fault(
         lost_request_ids=lost.ids,
         overlapping=_unique(overlaps + ([] if losses is None else losses.overlapping)),
         not_measured=missing,
-        slos=_slo_results(slos, outages, stats, lost, missing),
+        slos=_slo_results(slos, outages, stats, lost, missing) + _quality_slos(slos, quality_rto_s, quality, missing),
     )
 
 
@@ -392,16 +426,30 @@ def _horizon(
     return min(horizon, n_buckets), []
 
 
-def _outage_overlaps(fault: FaultWindow, next_fault: FaultWindow, outages: _Outages, slos: SLOs) -> list[Overlap]:
+def _outage_overlaps(
+    fault: FaultWindow, next_fault: FaultWindow, outages: _Outages, slos: SLOs, what: str = "outage"
+) -> list[Overlap]:
+    """`what`: 'outage', or 'accuracy drop' for buckets judged by accuracy."""
     if outages.ran_into_next:
-        reason = f"the outage after {_name(fault)} was still going when {_name(next_fault)} was injected"
+        reason = f"the {what} after {_name(fault)} was still going when {_name(next_fault)} was injected"
     elif outages.cut_short:
         reason = (
-            f"{_name(next_fault)} was injected before the recovery from {_name(fault)} "
+            f"{_name(next_fault)} was injected before the {'' if what == 'outage' else 'accuracy '}recovery "
+            f"from {_name(fault)} "
             f"had lasted stable_for ({fmt.seconds(slos.stable_for)})"
         )
     else:
         return []
+    return [_overlap(next_fault, reason)]
+
+
+def _rollback_overlaps(
+    fault: FaultWindow, next_fault: FaultWindow, quality: Quality, missing: Mapping[str, str]
+) -> list[Overlap]:
+    """The versions changed, but were not all back when the next fault was injected."""
+    if "rollback" in missing or quality.rollback_verified_s is not None:
+        return []
+    reason = f"the rollback after {_name(fault)} was not verified when {_name(next_fault)} was injected"
     return [_overlap(next_fault, reason)]
 
 
@@ -439,14 +487,82 @@ def _service_health(probes: _Probes, slos: SLOs, n_buckets: int) -> tuple[np.nda
     return healthy, good, ~good
 
 
-def _quality_rto(probes: _Probes, slos: SLOs, n_buckets: int, stable_n: int, horizon: int | None) -> float | None:
-    """RTO with buckets judged by accuracy; None without an accuracy target or labelled probes."""
-    if slos.accuracy is None or not probes.labelled.any():
+def _quality_outages(
+    probes: _Probes, slos: SLOs, n_buckets: int, stable_n: int, horizon: int | None, missing: dict[str, str]
+) -> _QualityOutages | None:
+    """Outages with buckets judged by accuracy; None (the reason in `missing` for quality_rto and
+    bad_predictions) without labels, an accuracy target or a labelled probe."""
+    reason = missing.get("accuracy")
+    if reason is None and slos.accuracy is None:
+        reason = _NO_ACCURACY_TARGET
+    elif reason is None and not probes.labelled.any():
+        reason = _NO_LABELLED_PROBES
+    if reason is not None or slos.accuracy is None:
+        for metric in _QUALITY:
+            missing.setdefault(metric, reason or _NO_ACCURACY_TARGET)
         return None
     judged = probes.labelled & probes.answered
-    healthy = _share(probes.bucket, probes.correct, judged, n_buckets) >= slos.accuracy
-    bad = judged & ~probes.correct
-    return _outages(probes, probes.correct, bad, healthy, slos.bucket, stable_n, horizon).rto_s
+    accuracy = _share(probes.bucket, probes.correct, judged, n_buckets)
+    healthy = accuracy >= slos.accuracy
+    wrong = judged & ~probes.correct
+    return _QualityOutages(
+        outages=_outages(probes, probes.correct, wrong, healthy, slos.bucket, stable_n, horizon),
+        answered=np.bincount(probes.bucket[judged], minlength=n_buckets),
+        correct=np.bincount(probes.bucket[judged & probes.correct], minlength=n_buckets),
+        bad=accuracy < slos.accuracy,
+    )
+
+
+def _quality(
+    records: pd.DataFrame,
+    fault: FaultWindow,
+    slos: SLOs,
+    judged: _QualityOutages | None,
+    buckets: tuple[int | None, int],
+    ends: tuple[float, float],
+    missing: dict[str, str],
+    events: list[q.RolloutEvent] | None,
+) -> Quality:
+    """The quality figures of `harness/quality.py`; records in `missing` why any is None.
+
+    `buckets`: (horizon, whole buckets observed); `ends`: (the fault window's end, the span's end)."""
+    window_end, span_end = ends
+    figures: dict[str, Any] = {}
+    if judged is not None:
+        end = _quality_span(judged.outages, slos.bucket, *buckets)
+        figures["buckets"] = q.accuracy_buckets(judged.answered[:end], judged.correct[:end], slos.bucket)
+        count, seconds = q.bad_predictions(records, fault.injected_at, slos.bucket, judged.bad[:end])
+        figures |= {"bad_predictions": count, "bad_prediction_s": seconds}
+    if "degraded_share" not in missing:
+        figures["degraded_share"] = q.degraded_share(records, fault.injected_at, window_end)
+        if figures["degraded_share"] is None:
+            missing["degraded_share"] = "no request was answered in the fault window"
+    versions = q.version_timing(records, fault.injected_at, span_end)
+    versions_why = missing.get("versions") or (None if versions.why_not == q.NOT_CHANGED else versions.why_not)
+    if versions_why:
+        missing.setdefault("versions", versions_why)
+    rollback_why = versions_why or versions.why_not
+    if rollback_why:
+        missing.setdefault("rollback", rollback_why)
+    if versions_why is None:
+        figures["versions_changed_s"] = versions.changed_s
+    if rollback_why is None:
+        figures["rollback_verified_s"] = versions.restored_s
+    figures["versions_at_injection"] = versions.at_injection
+    phases = q.rollout_phases(events, fault.injected_at, span_end, versions, missing.get("rollback"))
+    return Quality(**figures, phases=phases)
+
+
+def _quality_span(outages: _Outages, bucket_s: float, horizon: int | None, n_buckets: int) -> int:
+    """How many buckets from the injection are the fault's for quality: up to the next injection, or on
+    to the quality recovery when the accuracy drop was still going then (to the end if none)."""
+    if horizon is None:
+        return n_buckets
+    if not outages.ran_into_next:
+        return horizon
+    if outages.rto_s is None:
+        return n_buckets
+    return min(n_buckets, int(np.floor(outages.rto_s / bucket_s + _EPSILON)) + 1)
 
 
 def _share(bucket: np.ndarray, hits: np.ndarray, judged: np.ndarray, n_buckets: int) -> np.ndarray:
@@ -622,13 +738,35 @@ def _slo_results(
             no_success = "no request succeeded in the fault window"
             results.append(_ceiling(f"latency_{name}", target, measured, no_success))
     if slos.accuracy is not None:
-        no_labels = "no labelled request was answered in the fault window"
+        no_labels = missing.get("accuracy") or "no labelled request was answered in the fault window"
         results.append(_floor("accuracy", slos.accuracy, stats.accuracy, no_labels))
     return results
 
 
+def _quality_slos(
+    slos: SLOs, quality_rto_s: float | None, quality: Quality, missing: Mapping[str, str]
+) -> list[SLOResult]:
+    """quality_rto, bad_predictions, degraded_share, rollback: those with a target, in that order."""
+    results = []
+    if slos.quality_rto is not None:
+        results.append(_ceiling("quality_rto", slos.quality_rto, quality_rto_s, missing.get("quality_rto")))
+    if slos.bad_predictions is not None:
+        measured = quality.bad_predictions
+        results.append(
+            _ceiling("bad_predictions", slos.bad_predictions, measured, missing.get("bad_predictions"), unit="count")
+        )
+    if slos.degraded_share is not None:
+        measured = quality.degraded_share
+        results.append(
+            _ceiling("degraded_share", slos.degraded_share, measured, missing.get("degraded_share"), unit="share")
+        )
+    if slos.rollback is not None:
+        results.append(_ceiling("rollback", slos.rollback, quality.rollback_verified_s, missing.get("rollback")))
+    return results
+
+
 def _ceiling(
-    name: str, target: float, measured: float | None, why_not: str | None = None, unit: str = "s"
+    name: str, target: float, measured: float | None, why_not: str | None = None, unit: Unit = "s"
 ) -> SLOResult:
     passed = measured is not None and measured <= target
     reason = why_not if measured is None else None
@@ -645,7 +783,8 @@ def _floor(name: str, target: float, measured: float | None, why_not: str) -> SL
 
 def bucket_series(records: pd.DataFrame, start: float, end: float, bucket_s: float) -> pd.DataFrame:
     """Per bucket of every request sent in [start, end): t (bucket start, epoch), requests, ok,
-    error_rate, throughput (req/s), p50/p95/p99 latency of the ok requests. Rates and latencies are
+    error_rate, throughput (req/s), p50/p95/p99 latency of the ok requests, labelled (answers with a
+    label and a prediction) and accuracy (the right share of those). Rates, latencies and accuracy are
     NaN where empty; the last bucket may be shorter, and its throughput is over its own length."""
     n_buckets = max(0, int(np.ceil((end - start) / bucket_s - _EPSILON)))
     t = start + np.arange(n_buckets) * bucket_s
@@ -660,6 +799,10 @@ def bucket_series(records: pd.DataFrame, start: float, end: float, bucket_s: flo
     np.divide(requests - ok, requests, out=error_rate, where=requests > 0)
     latency_s = records["latency_s"].to_numpy(np.float64)[inside]
     latency = _bucket_quantiles(bucket[succeeded], latency_s[succeeded], n_buckets, QUANTILES)
+    kept = records.loc[inside, ["prediction", "label"]]
+    judged = (kept["prediction"].notna() & kept["label"].notna()).to_numpy(bool)
+    right = (kept["prediction"] == kept["label"]).fillna(False).to_numpy(bool)
+    labelled = np.bincount(bucket[judged], minlength=n_buckets)
     return pd.DataFrame(
         {
             "t": t,
@@ -670,6 +813,8 @@ def bucket_series(records: pd.DataFrame, start: float, end: float, bucket_s: flo
             "p50": latency[0],
             "p95": latency[1],
             "p99": latency[2],
+            "labelled": labelled,
+            "accuracy": _share(bucket, right, judged, n_buckets),
         }
     )
 

@@ -1,4 +1,5 @@
-"""The timeline chart: throughput, error rate and latency, with the faults and recoveries on it."""
+"""The timeline chart: throughput, error rate, latency and (with labels) accuracy, with the faults and
+recoveries on it."""
 
 from __future__ import annotations
 
@@ -20,11 +21,15 @@ from harness.report import formatting as fmt
 from harness.result import FaultScore, FaultWindow
 
 SIZE_INCHES = (11, 7)
-SIZE_WITH_STATES = (11, 8.4)
+LANE_INCHES = {"states": 1.4, "accuracy": 1.6}
+"""Height each optional lane adds."""
 STATE_COLOURS = {"UP": "#22c55e", "DOWN": "#dc2626", "other": "#f59e0b"}
 DPI = 100
 FAULT_COLOUR = "#f97316"
 RECOVERY_COLOUR = "#16a34a"
+ACCURACY_COLOUR = "#2563eb"
+QUALITY_COLOUR = "#9333ea"
+PHASE_LETTERS = {"detect": "D", "decide": "d", "rollback": "R", "verified": "V"}
 LATENCY_COLOURS = {"p50": "#0f766e", "p95": "#d97706", "p99": "#7c3aed"}
 STYLE = {
     "font.family": "DejaVu Sans",
@@ -61,6 +66,33 @@ def recoveries_of(scores: Sequence[FaultScore]) -> list[Recovery]:
     ]
 
 
+@dataclass(frozen=True)
+class QualityMarks:
+    """What the accuracy lane marks: the accuracy target, each fault's quality recovery and its
+    rollback phases (kind, epoch seconds)."""
+
+    target: float | None = None
+    recoveries: tuple[float, ...] = ()
+    phases: tuple[tuple[str, float], ...] = ()
+
+
+def quality_marks_of(scores: Sequence[FaultScore]) -> QualityMarks:
+    """The accuracy target (the first fault's `accuracy` SLO), quality recoveries and rollback phases."""
+    targets = [slo.target for score in scores for slo in score.slos if slo.name == "accuracy"]
+    return QualityMarks(
+        target=targets[0] if targets else None,
+        recoveries=tuple(
+            score.fault.injected_at + score.quality_rto_s for score in scores if score.quality_rto_s is not None
+        ),
+        phases=tuple(
+            (phase.kind, score.fault.injected_at + phase.at_s)
+            for score in scores
+            for phase in score.quality.phases
+            if phase.at_s is not None
+        ),
+    )
+
+
 def _recovery(injected_at: float, rto_s: float, bracket: tuple[float, float] | None) -> Recovery:
     absolute = None if bracket is None else (injected_at + bracket[0], injected_at + bracket[1])
     return Recovery(at=injected_at + rto_s, bracket=absolute)
@@ -72,32 +104,40 @@ def timeline_png(
     recoveries: Sequence[Recovery],
     start: float | None = None,
     server_states: pd.DataFrame | None = None,
+    quality: QualityMarks | None = None,
 ) -> bytes:
     """A PNG of the run; x is seconds since `start` (default: the first bucket).
 
-    With `server_states` (t, server, state rows, one per change), a fourth lane
-    shows what HAProxy thought of each server: the stack's own view of the fault."""
+    When some bucket has an `accuracy` (labelled answers), a lane shows it, with the `quality`
+    marks. With `server_states` (t, server, state rows, one per change), a last lane shows what
+    HAProxy thought of each server: the stack's own view of the fault."""
     origin = float(buckets["t"].min()) if start is None else start
     x = buckets["t"] - origin
     end = float(x.max()) + _bucket_width(x)
-    lanes = server_states is not None and not server_states.empty
+    states = server_states is not None and not server_states.empty
+    accuracy = "accuracy" in buckets and bool(buckets["accuracy"].notna().any())
+    ratios = (1, 1, 1.3) + ((0.9,) if accuracy else ()) + ((0.7,) if states else ())
+    height = SIZE_INCHES[1] + LANE_INCHES["accuracy"] * accuracy + LANE_INCHES["states"] * states
     with mpl.rc_context(STYLE):
-        figure = Figure(figsize=SIZE_WITH_STATES if lanes else SIZE_INCHES, dpi=DPI, layout="constrained")
+        figure = Figure(figsize=(SIZE_INCHES[0], height), dpi=DPI, layout="constrained")
         FigureCanvasAgg(figure)
-        ratios = (1, 1, 1.3, 0.7) if lanes else (1, 1, 1.3)
         axes = figure.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
         _throughput(axes[0], x, buckets)
         _error_rate(axes[1], x, buckets)
         _latency(axes[2], x, buckets)
-        if lanes:
-            _server_states(axes[3], server_states, origin, end)
+        if accuracy:
+            _accuracy(axes[3], x, buckets, quality or QualityMarks(), origin)
+        if states and server_states is not None:
+            _server_states(axes[-1], server_states, origin, end)
         for ax in axes:
             _shade_faults(ax, faults, origin, end)
             _mark_recoveries(ax, recoveries, origin)
         _label_faults(axes[0], faults, origin)
         axes[-1].set_xlabel("seconds since run start")
         axes[-1].set_xlim(float(x.min()), end)
-        figure.legend(handles=_legend_handles(lanes), loc="outside upper right", ncols=6 if lanes else 3, frameon=False)
+        handles = _legend_handles(states, accuracy, bool(quality and quality.phases))
+        columns = len(handles) if len(handles) <= 3 else -(-len(handles) // 2)  # two rows past three
+        figure.legend(handles=handles, loc="outside upper right", ncols=columns, frameon=False)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -173,6 +213,26 @@ def _latency(ax: Axes, x: pd.Series, buckets: pd.DataFrame) -> None:
     ax.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, frameon=False, fontsize=9, borderaxespad=0.2)
 
 
+def _accuracy(ax: Axes, x: pd.Series, buckets: pd.DataFrame, marks: QualityMarks, origin: float) -> None:
+    """Accuracy of the labelled answers per bucket (gaps where none), the target, the quality
+    recoveries, and the rollback phases as letters along the top."""
+    percent = buckets["accuracy"] * 100
+    ax.step(x, percent, where="post", color=ACCURACY_COLOUR, linewidth=1.4)
+    if marks.target is not None:
+        ax.axhline(marks.target * 100, color="#6b7280", linestyle=":", linewidth=1.2)
+    for moment in marks.recoveries:
+        ax.axvline(moment - origin, color=QUALITY_COLOUR, linestyle="--", linewidth=1.3)
+    transform = blended_transform_factory(ax.transData, ax.transAxes)
+    for kind, moment in marks.phases:
+        ax.axvline(moment - origin, ymin=0.8, color=QUALITY_COLOUR, linewidth=1.0)
+        letter = PHASE_LETTERS[kind]
+        ax.text(moment - origin, 0.99, letter, transform=transform, ha="center", va="bottom", fontsize=8,
+                color=QUALITY_COLOUR, fontweight="bold")
+    low = float(percent.min()) if percent.notna().any() else 0.0
+    ax.set_ylim(max(0.0, min(low, (marks.target or 1.0) * 100) - 5), 103)
+    ax.set_title("Accuracy of labelled answers (%)")
+
+
 def _shade_faults(ax: Axes, faults: Sequence[FaultWindow], origin: float, end: float) -> None:
     for fault in faults:
         stop = end if fault.reverted_at is None else fault.reverted_at - origin
@@ -204,12 +264,19 @@ def _label_faults(ax: Axes, faults: Sequence[FaultWindow], origin: float) -> Non
         )
 
 
-def _legend_handles(with_states: bool) -> list[Patch | Line2D]:
+def _legend_handles(with_states: bool, with_accuracy: bool = False, with_phases: bool = False) -> list[Patch | Line2D]:
     handles: list[Patch | Line2D] = [
         Patch(color=FAULT_COLOUR, alpha=0.25, label="fault window"),
         Line2D([], [], color=RECOVERY_COLOUR, linestyle="--", label="recovery (injection + RTO)"),
         Patch(color=RECOVERY_COLOUR, alpha=0.3, label="RTO bracket"),
     ]
+    if with_accuracy:
+        handles += [
+            Line2D([], [], color="#6b7280", linestyle=":", label="accuracy target"),
+            Line2D([], [], color=QUALITY_COLOUR, linestyle="--", label="quality recovery"),
+        ]
+    if with_phases:
+        handles.append(Line2D([], [], color=QUALITY_COLOUR, label="D detect, d decide, R rollback, V verified"))
     if with_states:
         handles += [
             Patch(color=STATE_COLOURS["UP"], label="UP"),

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from harness.result import (
-    FaultScore,
-    FaultWindow,
-    Outage,
-    SLOResult,
-    TargetFacts,
-    UnattributedLoss,
-)
+from harness.quality import NO_EVENTS
+from harness.result import FaultScore, FaultWindow, Outage, RolloutPhase, SLOResult, TargetFacts, UnattributedLoss
 
 MISSING = "—"
 
@@ -58,7 +52,8 @@ def slo_value(value: float | None, unit: str) -> str:
 
 
 def slo_target(slo: SLOResult) -> str:
-    """Durations and counts are ceilings ('≤ 5.00 s', '≤ 0'), fractions are floors ('≥ 99.9%')."""
+    """Durations, counts and shares are ceilings ('≤ 5.00 s', '≤ 0', '≤ 20%'); fractions are floors
+    ('≥ 99.9%')."""
     comparator = "≥" if slo.unit == "fraction" else "≤"
     return f"{comparator} {slo_value(slo.target, slo.unit)}"
 
@@ -66,7 +61,11 @@ def slo_target(slo: SLOResult) -> str:
 _NOT_RECOVERED = {
     "rto": "not recovered before the observation ended",
     "later_outages": "a later outage did not recover before the observation ended",
+    "quality_rto": "accuracy did not recover before the observation ended",
+    "rollback": "not verified: a replica never served its version at injection again",
 }
+QUALITY_METRICS = ("quality_rto", "bad_predictions", "degraded_share", "versions", "rollback")
+"""Not-measured reasons the quality line and the SLO rows show; not repeated as notes."""
 
 
 def not_measured(reason: str | None) -> str:
@@ -75,17 +74,22 @@ def not_measured(reason: str | None) -> str:
 
 
 def slo_measured(slo: SLOResult) -> str:
-    """The measured value; 'not recovered' for an RTO without recovery; 'not measured (why)'."""
+    """The measured value; 'not recovered' ('not verified') for an RTO (rollback) that did not
+    happen; 'not measured (why)'."""
     if slo.measured is not None:
         return slo_value(slo.measured, slo.unit)
-    return "not recovered" if slo.name in _NOT_RECOVERED else not_measured(slo.not_measured)
+    if slo.not_measured is None and slo.name in _NOT_RECOVERED:
+        return "not verified" if slo.name == "rollback" else "not recovered"
+    return not_measured(slo.not_measured)
 
 
 def slo_outcome(slo: SLOResult) -> str:
     """'measured 7.20 s', 'not recovered before the observation ended' or 'not measured (why)'."""
     if slo.measured is not None:
         return f"measured {slo_measured(slo)}"
-    return _NOT_RECOVERED.get(slo.name) or not_measured(slo.not_measured)
+    if slo.not_measured is None and slo.name in _NOT_RECOVERED:
+        return _NOT_RECOVERED[slo.name]
+    return not_measured(slo.not_measured)
 
 
 def slo_miss(slo: SLOResult) -> str:
@@ -135,16 +139,87 @@ def later_outage(outage: Outage) -> str:
 
 
 def notes(score: FaultScore, shown: tuple[str, ...] = ()) -> list[str]:
-    """What a reader must know beside the figures: overlaps, later outages, what was not measured
-    (except the metrics in `shown`, which the caller already shows with their reason)."""
+    """What a reader must know beside the figures: overlaps, what was served (when anything about the
+    answers was measured), later outages, what was not measured (except the metrics in `shown`, which
+    the caller already shows with their reason)."""
     lines = [f"overlapping with {o.fault}: {o.reason}" for o in score.overlapping]
+    served = quality(score)
+    if served is not None:
+        lines.append(f"served predictions: {served}")
+        if rollout_seen(score):
+            lines.append(f"rollback phases: {' → '.join(phase(item) for item in score.quality.phases)}")
     lines += [later_outage(outage) for outage in score.later_outages]
     lines += [
-        f"{metric} {not_measured(reason)}" for metric, reason in score.not_measured.items() if metric not in shown
+        f"{metric} {not_measured(reason)}"
+        for metric, reason in score.not_measured.items()
+        if metric not in shown and metric not in QUALITY_METRICS
     ]
     if score.lost_request_ids:
         lines.append(f"lost request ids: {', '.join(score.lost_request_ids)}")
     return lines
+
+
+def quality_rto(score: FaultScore) -> str:
+    """'3.00 s', 'not recovered' or 'not measured (why)'."""
+    if "quality_rto" in score.not_measured:
+        return not_measured(score.not_measured["quality_rto"])
+    return "not recovered" if score.quality_rto_s is None else seconds(score.quality_rto_s)
+
+
+def bad_predictions(score: FaultScore) -> str:
+    """'120 over 3.00 s' or 'not measured (why)'."""
+    quality = score.quality
+    if quality.bad_predictions is None:
+        return not_measured(score.not_measured.get("bad_predictions"))
+    return f"{count(quality.bad_predictions)} over {seconds(quality.bad_prediction_s)}"
+
+
+def degraded_share(score: FaultScore) -> str:
+    """'12.5%' or 'not measured (why)'."""
+    if score.quality.degraded_share is None:
+        return not_measured(score.not_measured.get("degraded_share"))
+    return fraction(score.quality.degraded_share)
+
+
+def version_moment(score: FaultScore, value: float | None, metric: str) -> str:
+    """A version-change time after the injection: '+1.20 s', 'not seen' or 'not measured (why)'."""
+    reason = score.not_measured.get(metric) or score.not_measured.get("versions")
+    if reason:
+        return not_measured(reason)
+    return "not seen" if value is None else signed(value)
+
+
+def phase(item: RolloutPhase) -> str:
+    """'detect +1.20 s (v3)', 'decide not measured (no 'decide' event after the injection)'."""
+    if item.at_s is None:
+        outcome = not_measured(item.not_measured) if item.not_measured else "not reached"
+        return f"{item.kind} {outcome}"
+    version = f" ({item.version})" if item.version else ""
+    return f"{item.kind} {signed(item.at_s)}{version}"
+
+
+def rollout_seen(score: FaultScore) -> bool:
+    """Whether the rollback phases say anything: one was reached, or rollout events were given (then a
+    missing phase is news)."""
+    phases = score.quality.phases
+    return any(item.at_s is not None for item in phases) or any(item.not_measured != NO_EVENTS for item in phases[:3])
+
+
+def quality(score: FaultScore) -> str | None:
+    """One line of what was served: quality RTO, bad predictions, degraded share, versions; None when
+    none of it was measured (a fault that is not about the model, on a stack that does not say)."""
+    q = score.quality
+    measured = (score.quality_rto_s, q.bad_predictions, q.degraded_share, q.versions_changed_s)
+    if all(value is None for value in measured) and "quality_rto" in score.not_measured:
+        return None
+    parts = [
+        f"quality RTO {quality_rto(score)}",
+        f"bad predictions {bad_predictions(score)}",
+        f"degraded {degraded_share(score)}",
+        f"versions changed {version_moment(score, q.versions_changed_s, 'versions')}",
+        f"rollback verified {version_moment(score, q.rollback_verified_s, 'rollback')}",
+    ]
+    return " · ".join(parts)
 
 
 def rto(score: FaultScore) -> str:

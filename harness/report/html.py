@@ -5,14 +5,15 @@ from __future__ import annotations
 import base64
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 import pandas as pd
 
 from harness import __version__
 from harness.report import formatting as fmt
-from harness.report.charts import recoveries_of, timeline_png
-from harness.result import RunResult
+from harness.report.charts import quality_marks_of, recoveries_of, timeline_png
+from harness.result import FaultScore, RunResult
 
 TEMPLATES = Path(__file__).parent / "templates"
 FILTERS = {
@@ -30,6 +31,8 @@ FILTERS = {
     "later_outage": fmt.later_outage,
     "inject_call": fmt.inject_call,
     "unattributed": fmt.unattributed,
+    "phase": fmt.phase,
+    "rollout_seen": fmt.rollout_seen,
 }
 
 
@@ -52,8 +55,43 @@ def write_html(
 
 def _chart_base64(result: RunResult, buckets: pd.DataFrame, server_states: pd.DataFrame | None) -> str:
     windows = [score.fault for score in result.faults]
-    png = timeline_png(buckets, windows, recoveries_of(result.faults), result.started_at, server_states)
+    marks = quality_marks_of(result.faults)
+    png = timeline_png(buckets, windows, recoveries_of(result.faults), result.started_at, server_states, marks)
     return base64.b64encode(png).decode("ascii")
+
+
+class Card(NamedTuple):
+    """One metric box of a fault: its value, or "not measured" with the reason as its detail."""
+
+    label: str
+    value: str
+    detail: str
+    measured: bool
+
+
+def quality_cards(score: FaultScore) -> list[Card]:
+    """The quality boxes of a fault; none when nothing about its answers was measured."""
+    if fmt.quality(score) is None:
+        return []
+    q, missing = score.quality, score.not_measured
+    versions = ", ".join(f"{replica} {version}" for replica, version in q.versions_at_injection.items())
+    below = f"served in {fmt.seconds(q.bad_prediction_s)} of buckets below the accuracy target"
+    changed = fmt.version_moment(score, q.versions_changed_s, "versions")
+    restored = fmt.version_moment(score, q.rollback_verified_s, "rollback")
+    rows = [
+        ("Quality RTO", score.quality_rto_s, fmt.quality_rto(score), "until accuracy was back", "quality_rto"),
+        ("Bad predictions", q.bad_predictions, fmt.count(q.bad_predictions or 0), below, "bad_predictions"),
+        ("Degraded share", q.degraded_share, fmt.degraded_share(score), "of the window's answers", "degraded_share"),
+        ("Versions changed", q.versions_changed_s, changed, f"every replica off its own: {versions}", "versions"),
+        ("Rollback verified", q.rollback_verified_s, restored, "every replica back on its version", "rollback"),
+    ]
+    return [_card(*row[:4], missing.get(row[4])) for row in rows]
+
+
+def _card(label: str, measured: float | int | None, value: str, detail: str, why_not: str | None) -> Card:
+    if why_not:
+        return Card(label, "not measured", why_not, measured=False)
+    return Card(label, value, detail, measured=measured is not None)
 
 
 @cache
@@ -66,5 +104,5 @@ def template_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(FILTERS)
+    environment.filters.update(FILTERS | {"quality_cards": quality_cards})
     return environment

@@ -411,7 +411,9 @@ def test_bucket_series_counts_rates_and_percentiles() -> None:
     records = [r for r in records if not 1.5 <= r.sent_at - INJECT < 1.75]
     buckets = bucket_series(records_frame(records), INJECT, INJECT + 1.9, 0.25)
 
-    assert list(buckets.columns) == ["t", "requests", "ok", "error_rate", "throughput", "p50", "p95", "p99"]
+    assert list(buckets.columns) == [
+        "t", "requests", "ok", "error_rate", "throughput", "p50", "p95", "p99", "labelled", "accuracy"
+    ]
     assert buckets["t"].tolist() == pytest.approx([INJECT + k * 0.25 for k in range(8)])
     assert buckets["requests"].tolist() == [30, 30, 30, 30, 30, 30, 0, 18]
     assert buckets["ok"].tolist() == [30, 30, 5, 5, 30, 30, 0, 18]
@@ -641,7 +643,13 @@ def test_the_caller_says_why_a_metric_is_not_measured() -> None:
         frame, window(), SLOs(rpo=1.0), RATE, INJECT + 10, signals, "model-a", losses=None, not_measured=reasons
     )
     assert (scored.ttd_s, scored.rpo_s, scored.lost_writes) == (None, None, None)
-    assert scored.not_measured == {**reasons, "lost_writes": "the target declares no store"}
+    assert scored.not_measured == {
+        **reasons,
+        "lost_writes": "the target declares no store",
+        "quality_rto": "no accuracy target (slos.accuracy)",
+        "bad_predictions": "no accuracy target (slos.accuracy)",
+        "rollback": "no replica changed model version after the injection",
+    }
     assert [(s.name, s.passed, s.not_measured) for s in scored.slos] == [("rpo", False, "the target declares no store")]
     assert overall_verdict([scored], True, "") == (
         "fail",
