@@ -291,7 +291,12 @@ def _describe_slos(scenario: Scenario) -> str:
         ("p50", "<=", slos.latency.p50, format_duration),
         ("p95", "<=", slos.latency.p95, format_duration),
         ("p99", "<=", slos.latency.p99, format_duration),
+        ("lost_writes", "<=", slos.lost_writes, str),
         ("accuracy", ">=", slos.accuracy, _percent),
+        ("quality_rto", "<=", slos.quality_rto, format_duration),
+        ("bad_predictions", "<=", slos.bad_predictions, str),
+        ("degraded_share", "<=", slos.degraded_share, _percent),
+        ("rollback", "<=", slos.rollback, format_duration),
     ]
     shown = [f"{name}{op}{fmt(value)}" for name, op, value, fmt in bounds if value is not None]
     return f"SLO {' '.join(shown)}" if shown else "no SLOs"

@@ -174,6 +174,14 @@ class Target(ABC):
             missing["accuracy"] = f"target '{self.name}' declares no entry.prediction"
         elif not self._payloads_labelled:
             missing["accuracy"] = f"the payloads of target '{self.name}' carry no labels"
+        entry = self.spec.entry
+        if entry.degraded_header is None:
+            missing["degraded_share"] = f"target '{self.name}' declares no entry.degraded_header"
+        if entry.served_by_header is None or entry.model_version_header is None:
+            missing["versions"] = (
+                f"target '{self.name}' declares no entry.served_by_header and model_version_header: "
+                "which replica served which version is unknown"
+            )
         return missing
 
     @cached_property
