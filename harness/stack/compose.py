@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import psutil
 import requests
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
@@ -185,8 +186,11 @@ class ComposeStack(Stack):
         self._act(service, "update", **update)
 
     def unlimit(self, service: str) -> None:
-        """-1 is Docker's "unlimited" for the quota and the memory limits (0 would leave them unchanged)."""
-        self._act(service, "update", cpu_quota=-1, memswap_limit=-1, mem_limit=-1)
+        """The CPU quota back to -1 (unlimited). A memory limit cannot be removed from a running container
+        on every engine (20.10 refuses -1 and ignores 0), so it becomes the machine's whole memory, with
+        unlimited swap: no limit in effect."""
+        total = psutil.virtual_memory().total
+        self._act(service, "update", cpu_quota=-1, mem_limit=total, memswap_limit=-1)
 
     # helpers
 
