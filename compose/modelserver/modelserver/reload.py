@@ -82,7 +82,8 @@ class Reloader:
         self._on_swap = on_swap
 
     def _fail(self, message: str, attempt: Hashable | None, outcome: str) -> None:
-        if message != self.error:
+        """Record a failure; log and count it once, not on every poll that finds it again."""
+        if (message, attempt) != (self.error, self._failed_attempt):
             action = f"keeping {self.current.version}" if self.current else "not ready"
             log.error("%s; %s", message, action)
             self._on_outcome(outcome)
