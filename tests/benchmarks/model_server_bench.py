@@ -34,8 +34,9 @@ import psutil
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "compose" / "modelserver"))
 
-from modelserver.registry import set_alias  # noqa: E402
-from tests.integration._procs import HOST, Proc, free_port, start_redis, start_sentinel, wait_for  # noqa: E402
+from modelserver.registry import set_alias
+
+from tests.integration._procs import HOST, Proc, free_port, start_redis, start_sentinel, wait_for
 
 MASTER = "predictions"
 FEATURES = [0.0] * 64
@@ -45,7 +46,10 @@ def json_model_tree(work: Path) -> Path:
     """compose/modelserver and fixtures as of the last commit with JSON artifacts."""
     deleting = subprocess.run(
         ["git", "log", "-1", "--format=%H", "--diff-filter=D", "--", "fixtures/models/v2/model.json"],
-        cwd=REPO, check=True, capture_output=True, text=True,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if not deleting:
         raise SystemExit("no commit removed fixtures/models/v2/model.json: nothing to compare with")
@@ -72,7 +76,9 @@ def server_env(name: str, port: int, registry: Path, validation: Path, sentinel_
     }
 
 
-def start_server(work: Path, tree: Path, registry: Path, ports: tuple[int, int], **extra: str) -> tuple[Proc, str, float]:
+def start_server(
+    work: Path, tree: Path, registry: Path, ports: tuple[int, int], **extra: str
+) -> tuple[Proc, str, float]:
     """(process, url, seconds from spawn to /readyz 200)."""
     port = free_port()
     env = {**server_env("bench", port, registry, tree / "fixtures/requests/validation.jsonl", *ports), **extra}
@@ -106,9 +112,16 @@ class Hammer(threading.Thread):
             while not self.stop_event.is_set():
                 try:
                     response = http.post("/predict", json={"features": FEATURES})
-                    self.answers.append((time.perf_counter(), response.status_code, response.headers["x-model-version"]))
+                    self.answers.append(
+                        (time.perf_counter(), response.status_code, response.headers["x-model-version"])
+                    )
                 except httpx.HTTPError as exc:
                     self.answers.append((time.perf_counter(), 0, type(exc).__name__))
+
+
+def first_answer(hammer: Hammer, since: float, version: str) -> float | None:
+    """When the first answer from `version` after `since` came, or None."""
+    return next((t for t, _, v in hammer.answers if t > since and v == version), None)
 
 
 def swaps(work: Path, ports: tuple[int, int], count: int) -> None:
@@ -122,9 +135,9 @@ def swaps(work: Path, ports: tuple[int, int], count: int) -> None:
         version = "v1" if version == "v2" else "v2"
         moved = time.perf_counter()
         set_alias(registry, "champion", version)
-        wait_for(lambda: any(t > moved and v == version for t, _, v in hammer.answers[-50:]), 10, f"{version} served")
-        first = min(t for t, _, v in hammer.answers if t > moved and v == version)
-        to_new.append(first - moved)
+        served = lambda moved=moved, version=version: first_answer(hammer, moved, version) is not None
+        wait_for(served, 10, f"{version} served")
+        to_new.append(first_answer(hammer, moved, version) - moved)
         time.sleep(0.3)
     hammer.stop_event.set()
     hammer.join()
@@ -132,11 +145,17 @@ def swaps(work: Path, ports: tuple[int, int], count: int) -> None:
     loads = [float(s) for s in re.findall(r"loaded in ([0-9.]+) s", proc.output())][1:]
     failed = [a for a in hammer.answers if a[1] != 200]
     per_s = len(hammer.answers) / (hammer.answers[-1][0] - hammer.answers[0][0])
-    print(f"hot swap: {count} alias moves under load ({len(hammer.answers)} requests, {per_s:.0f}/s, RELOAD_INTERVAL 0.25 s)")
-    print(f"  alias move -> first answer from the new version: median {statistics.median(to_new) * 1000:.0f} ms, "
-          f"max {max(to_new) * 1000:.0f} ms")
-    print(f"  server-side load (read, sha256, session, self-check): median {statistics.median(loads) * 1000:.1f} ms, "
-          f"max {max(loads) * 1000:.1f} ms")
+    print(
+        f"hot swap: {count} alias moves under load ({len(hammer.answers)} requests, {per_s:.0f}/s, RELOAD_INTERVAL 0.25 s)"
+    )
+    print(
+        f"  alias move -> first answer from the new version: median {statistics.median(to_new) * 1000:.0f} ms, "
+        f"max {max(to_new) * 1000:.0f} ms"
+    )
+    print(
+        f"  server-side load (read, sha256, session, self-check): median {statistics.median(loads) * 1000:.1f} ms, "
+        f"max {max(loads) * 1000:.1f} ms"
+    )
     print(f"  failed requests during the swaps: {len(failed)}")
 
 

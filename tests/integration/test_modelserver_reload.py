@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from modelserver.registry import read_manifest, set_alias, write_manifest
+
 from tests.integration._procs import wait_for
 from tests.integration.test_modelserver import (
     FEATURES,
@@ -147,7 +147,9 @@ def test_corrupted_then_partial_copy_keeps_serving_until_the_copy_completes(serv
     assert 'model_reloads_total{outcome="failed"} 2.0' in httpx.get(f"{server.url}/metrics").text
 
 
-@pytest.mark.parametrize(("fault", "reason"), [("crash-on-load", "not a registered function/op"), ("nan", "non-finite")])
+@pytest.mark.parametrize(
+    ("fault", "reason"), [("crash-on-load", "not a registered function/op"), ("nan", "non-finite")]
+)
 def test_crash_on_load_and_nan_pushes_are_refused(server: Server, registry: Path, fault: str, reason: str) -> None:
     push(registry, "v4", (FAULTY / f"{fault}.onnx").read_bytes(), 0.98)
     set_alias(registry, "champion", "v4")
@@ -156,7 +158,9 @@ def test_crash_on_load_and_nan_pushes_are_refused(server: Server, registry: Path
     assert response.status_code == 200 and response.headers["x-model-version"] == "v2"
 
 
-def test_canary_alias_wins_while_set(stack: RedisStack, registry: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_canary_alias_wins_while_set(
+    stack: RedisStack, registry: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     server = start_server(
         tmp_path, stack, request, REGISTRY_DIR=str(registry), MODEL_ALIAS="canary,champion", RELOAD_INTERVAL="0.05"
     )

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from modelserver.model import OnnxModel, accuracy, read_labeled
 from modelserver.registry import read_artifact, read_manifest
 

@@ -7,9 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-
 from modelserver.config import Address, ConfigError, Settings
 from modelserver.model import ModelError, NonFiniteOutput, OnnxModel, accuracy, read_labeled, self_check
 from modelserver.registry import (
@@ -200,7 +198,11 @@ def test_settings_defaults_and_routes() -> None:
     assert settings.listen == Address("0.0.0.0", 8001)
     assert settings.sentinels == (Address("sentinel-1", 26379), Address("sentinel-2", 26380))
     assert settings.redis_routes == {Address("redis-1", 16379): Address("toxiproxy", 16401)}
-    assert (settings.model_aliases, settings.degraded, settings.sentinel_master) == (("champion",), False, "predictions")
+    assert (settings.model_aliases, settings.degraded, settings.sentinel_master) == (
+        ("champion",),
+        False,
+        "predictions",
+    )
     assert (settings.reload_interval, settings.max_body_bytes) == (0.25, 65536)
 
 

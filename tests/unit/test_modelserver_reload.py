@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-
 from modelserver.config import Settings
 from modelserver.model import OnnxModel
-from modelserver.reload import Loaded, Reloader
 from modelserver.registry import read_manifest, set_alias, write_manifest
+from modelserver.reload import Loaded, Reloader
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MODELS = FIXTURES / "models"
@@ -150,7 +149,9 @@ def test_flipped_weights_with_a_matching_checksum_load_but_fail_the_self_check(r
     assert "self-check failed" in reloader.error
 
 
-@pytest.mark.parametrize(("fault", "reason"), [("crash-on-load", "not a registered function/op"), ("nan", "non-finite")])
+@pytest.mark.parametrize(
+    ("fault", "reason"), [("crash-on-load", "not a registered function/op"), ("nan", "non-finite")]
+)
 def test_crash_on_load_and_nan_artifacts_are_refused(registry: Path, fault: str, reason: str) -> None:
     reloader, _ = make_reloader(registry)
     step(reloader)
@@ -198,7 +199,6 @@ def test_an_unreadable_manifest_keeps_the_model_and_says_why(registry: Path) -> 
 def test_non_finite_scores_at_inference_are_a_500_with_a_message_and_counted(registry: Path) -> None:
     """A model never swapped in by the reloader (the self-check refuses NaN), served anyway: the guard answers."""
     from fastapi.testclient import TestClient
-
     from modelserver.app import create_app
 
     reloader, _ = make_reloader(registry)

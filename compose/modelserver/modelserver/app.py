@@ -85,7 +85,7 @@ def parse_predict(body: bytes) -> PredictRequest:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}" for error in exc.errors()[:5]
         )
-        raise BadRequest(422, f"expected {{\"features\": [{N_FEATURES} finite numbers]}}: {problems}") from None
+        raise BadRequest(422, f'expected {{"features": [{N_FEATURES} finite numbers]}}: {problems}') from None
 
 
 class Server:

@@ -110,7 +110,7 @@ class Reloader:
             return
         try:
             loaded = await asyncio.to_thread(load, self.settings, want)
-        except Exception as exc:  # whatever the artifact does, the old model stays
+        except Exception as exc:  # noqa: BLE001 - whatever the artifact does, the old model stays
             self._fail(f"model load of {want.version} failed: {type(exc).__name__}: {exc}", want.attempt, "failed")
             return
         self.current, self.error, self._failed_attempt = loaded, None, None
