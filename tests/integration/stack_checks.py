@@ -69,7 +69,7 @@ def leftovers(stack: Stack, scratch: Path, state_dir: Path) -> list[str]:
 def flip_one_byte(path: Path) -> bytes:
     """Tamper with an artifact in place; returns the original bytes to restore."""
     original = path.read_bytes()
-    index = original.index(b"0.")  # a digit inside the weights: still valid JSON, wrong sha256
-    tampered = original[:index] + (b"1" if original[index : index + 1] != b"1" else b"2") + original[index + 1 :]
+    index = len(original) // 2  # inside the weights: a wrong sha256
+    tampered = original[:index] + bytes([original[index] ^ 0x01]) + original[index + 1 :]
     path.write_bytes(tampered)
     return original

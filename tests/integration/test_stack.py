@@ -120,7 +120,7 @@ def test_fallback_answers_degraded_when_both_replicas_are_gone(stack: Stack) -> 
 
 
 def test_tampered_artifact_keeps_the_server_not_ready(stack: Stack, environment: dict) -> None:
-    artifact = stack.settings.registry_dir / "v2" / "model.json"  # the stack's own registry, copied at up
+    artifact = stack.settings.registry_dir / "v2" / "model.onnx"  # the stack's own registry, copied at up
     original = flip_one_byte(artifact)
     readyz = f"http://127.0.0.1:{stack.endpoints().published['model-a'][0]}/readyz"
     try:

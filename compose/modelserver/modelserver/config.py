@@ -4,10 +4,14 @@ Serving:
   SERVER_NAME           required  name reported in responses and headers, e.g. model-a
   LISTEN                required  host:port to bind, e.g. 0.0.0.0:8001
   REGISTRY_DIR          required  directory holding manifest.json and the artifacts
-  MODEL_ALIAS           champion  manifest alias (champion, previous) or a version (v3)
+  MODEL_ALIAS           champion  comma list of manifest aliases or versions, in order of
+                                  preference: the first one the manifest has is served, e.g.
+                                  canary,champion serves the canary while that alias is set
+  RELOAD_INTERVAL       0.25      seconds between manifest polls (hot reload, see reload.py)
   DEGRADED              0         1 marks this server as the degraded fallback
   VALIDATION_FILE       required  labeled jsonl used by the start-up self-check
   SELF_CHECK_TOLERANCE  0.02      max |validation accuracy - manifest accuracy|
+  MAX_BODY_BYTES        65536     larger /predict bodies are refused with 413
 
 Prediction store (Redis primary found through Sentinel):
   SENTINELS             required  host:port,host:port,... asked in turn for the primary
@@ -50,10 +54,12 @@ class Settings:
     server_name: str
     listen: Address
     registry_dir: Path
-    model_alias: str
+    model_aliases: tuple[str, ...]
+    reload_interval: float
     degraded: bool
     validation_file: Path
     self_check_tolerance: float
+    max_body_bytes: int
     sentinels: tuple[Address, ...]
     sentinel_master: str
     redis_routes: Mapping[Address, Address]
@@ -66,10 +72,12 @@ class Settings:
             server_name=reader.text("SERVER_NAME"),
             listen=reader.parsed("LISTEN", None, parse_address),
             registry_dir=Path(reader.text("REGISTRY_DIR")),
-            model_alias=reader.text("MODEL_ALIAS", "champion"),
+            model_aliases=reader.parsed("MODEL_ALIAS", "champion", parse_name_list),
+            reload_interval=reader.parsed("RELOAD_INTERVAL", "0.25", parse_positive),
             degraded=reader.parsed("DEGRADED", "0", parse_flag),
             validation_file=Path(reader.text("VALIDATION_FILE")),
             self_check_tolerance=reader.parsed("SELF_CHECK_TOLERANCE", "0.02", parse_non_negative),
+            max_body_bytes=int(reader.parsed("MAX_BODY_BYTES", "65536", parse_positive)),
             sentinels=reader.parsed("SENTINELS", None, parse_address_list),
             sentinel_master=reader.text("SENTINEL_MASTER", "predictions"),
             redis_routes=reader.parsed("REDIS_ROUTES", "", parse_routes),
@@ -111,6 +119,13 @@ def parse_address_list(raw: str) -> tuple[Address, ...]:
     if not addresses:
         raise ValueError("expected at least one host:port")
     return addresses
+
+
+def parse_name_list(raw: str) -> tuple[str, ...]:
+    names = tuple(item.strip() for item in raw.split(",") if item.strip())
+    if not names:
+        raise ValueError("expected at least one alias or version, e.g. canary,champion")
+    return names
 
 
 def parse_routes(raw: str) -> dict[Address, Address]:

@@ -32,7 +32,21 @@ class ServerMetrics:
         self.store_ready = Gauge(
             "modelserver_store_ready", "1 when the last store check reached the primary", registry=self.registry
         )
+        self.model_reloads = Counter(
+            "model_reloads",
+            "Model (re)load attempts by outcome: ok, failed (the served model stays), registry_error",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.nonfinite_outputs = Counter(
+            "modelserver_nonfinite_outputs",
+            "Predictions refused with 500 because the model's scores were NaN or infinite",
+            registry=self.registry,
+        )
         self.model_info = Info("modelserver_model", "The model this server serves", registry=self.registry)
+
+    def count_reload(self, outcome: str) -> None:
+        self.model_reloads.labels(outcome).inc()
 
     def observe(self, path: str, status: int, seconds: float) -> None:
         label = path if path in PATHS else "other"
