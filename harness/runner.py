@@ -316,9 +316,10 @@ class ScenarioRun:
         losses = self._lost_acks(observation, windows)
         shares = [None] * len(windows) if losses is None else losses.faults
         following = scoring.next_faults(windows)
+        events = self.target.rollout_events()
         scores = scoring.mutual_overlaps(
             [
-                _with_checks(self._score_fault(observation, *fault), timeline)
+                _with_checks(self._score_fault(observation, *fault, events), timeline)
                 for fault in zip(windows, shares, following, strict=True)
             ]
         )
@@ -366,6 +367,7 @@ class ScenarioRun:
         window: FaultWindow,
         losses: scoring.FaultLosses | None,
         next_window: FaultWindow | None,
+        events: list[dict[str, Any]] | None,
     ) -> FaultScore:
         return scoring.score_fault(
             observation.records,
@@ -378,6 +380,7 @@ class ScenarioRun:
             losses=losses,
             next_fault=next_window,
             not_measured=self._not_measured(observation, window),
+            rollout_events=events,
         )
 
 

@@ -19,6 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
+import httpx
+
 from harness.errors import BadInput, StackNotHealthy
 from harness.faults import FaultContext, normalize_hop
 from harness.load.entry import EntryPoint
@@ -143,6 +145,22 @@ class Target(ABC):
         return {
             name: ModelAccess(name, model.registry.open().root, model.faulty) for name, model in self.spec.models.items()
         }
+
+    def rollout_events(self) -> list[dict[str, Any]] | None:
+        """Every decision the models' rollout controllers report (`rollout_events:`), oldest first;
+        None when no model declares one, or when one did not answer (the phases are then not measured)."""
+        urls = [model.rollout_events for model in self.spec.models.values() if model.rollout_events]
+        if not urls:
+            return None
+        events: list[dict[str, Any]] = []
+        for url in urls:
+            try:
+                answer = httpx.get(url, timeout=5.0)
+                answer.raise_for_status()
+                events += [event for event in answer.json() if isinstance(event, dict)]
+            except (httpx.HTTPError, ValueError, TypeError):
+                return None
+        return sorted(events, key=lambda event: float(event.get("t", 0.0)))
 
     def models_served_by(self, service: str) -> list[str]:
         return [name for name, model in self.spec.models.items() if service in model.served_by]
