@@ -130,6 +130,10 @@ class FaultScore(_Model):
     quality_rto_s: float | None = None
     """RTO judged by accuracy; None: not recovered, or not measured (the reason in `not_measured`)."""
     quality: Quality = Quality()
+    failback_s: float | None = None
+    """Revert until the primary pool served again for `stable_for` (see `harness/failback.py`)."""
+    failback_errors: int | None = None
+    """Failed requests sent from the revert to the failback."""
     later_outages: list[Outage] = []
     """Outages after this fault's RTO (or after a stable start), each with its own duration."""
     lost_writes: int | None = None

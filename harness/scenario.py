@@ -81,6 +81,10 @@ class SLOs(_Strict):
     """Largest share of the answers in a fault window that may be flagged degraded."""
     rollback: Duration | None = None
     """Injection until every replica serves its pre-injection model version again (rollback verified)."""
+    failback: Duration | None = None
+    """Revert until the primary pool serves again, after a failover to a backup (harness/failback.py)."""
+    failback_errors: int | None = Field(None, ge=0)
+    """Failed requests a failback may cost."""
     bucket: Duration = Field(0.25, gt=0)
     stable_for: Duration = Field(5.0, gt=0)
 

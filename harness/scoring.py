@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from harness import quality as q
+from harness.failback import Failback, failback
 from harness.report import formatting as fmt
 from harness.result import (
     MAX_LOST_IDS,
@@ -238,6 +239,7 @@ def score_fault(
         overlaps += _rollback_overlaps(fault, next_fault, quality, missing)
     quality_rto_s = None if quality_outages is None else quality_outages.outages.rto_s
     lost = _loss_figures(fault.injected_at, losses, missing)
+    back = failback(records, fault, slos.stable_for, _failback_end(fault, next_fault, observation_end), missing.get("degraded_share"))
     return FaultScore(
         fault=fault,
         rto_s=outages.rto_s,
@@ -246,6 +248,8 @@ def score_fault(
         ttd_s=None if "ttd" in missing else _ttd(signals, signal_server, fault.injected_at),
         quality_rto_s=quality_rto_s,
         quality=quality,
+        failback_s=back.seconds,
+        failback_errors=back.errors,
         later_outages=outages.later,
         failed_requests=stats.failed,
         requests=stats.requests,
@@ -259,7 +263,11 @@ def score_fault(
         lost_request_ids=lost.ids,
         overlapping=_unique(overlaps + ([] if losses is None else losses.overlapping)),
         not_measured=missing,
-        slos=_slo_results(slos, outages, stats, lost, missing) + _quality_slos(slos, quality_rto_s, quality, missing),
+        slos=[
+            *_slo_results(slos, outages, stats, lost, missing),
+            *_quality_slos(slos, quality_rto_s, quality, missing),
+            *_failback_slos(slos, back),
+        ],
     )
 
 
@@ -762,6 +770,23 @@ def _quality_slos(
         )
     if slos.rollback is not None:
         results.append(_ceiling("rollback", slos.rollback, quality.rollback_verified_s, missing.get("rollback")))
+    return results
+
+
+def _failback_end(fault: FaultWindow, next_fault: FaultWindow | None, observation_end: float) -> float:
+    """A failback is judged up to the next fault injected after this one's revert (faults injected
+    together, such as both replicas cut at once, fail back together after their reverts)."""
+    if next_fault is None or fault.reverted_at is None or next_fault.injected_at < fault.reverted_at:
+        return observation_end
+    return next_fault.injected_at
+
+
+def _failback_slos(slos: SLOs, back: Failback) -> list[SLOResult]:
+    results = []
+    if slos.failback is not None:
+        results.append(_ceiling("failback", slos.failback, back.seconds, back.not_measured))
+    if slos.failback_errors is not None:
+        results.append(_ceiling("failback_errors", slos.failback_errors, back.errors, back.not_measured, unit="count"))
     return results
 
 
