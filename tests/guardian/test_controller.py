@@ -168,7 +168,7 @@ def test_a_good_candidate_is_promoted_after_the_minimum_analysis(tmp_path: Path)
     guardian = make_guardian(tmp_path, {"champion": "v1", "candidate": "v2"})
     guardian.tick(100.0)
     feed(guardian, "v1", 0.9, t=100.5, replicas=("model-a",))
-    feed(guardian, "v2", 1.0, t=100.5, replicas=("model-b",))
+    feed(guardian, "v2", 1.0, t=100.5, replicas=("model-b",), n=guardian.settings.thresholds.prove_samples)
     guardian.tick(100.6)
     assert "canary" in aliases(tmp_path) and "promote" not in kinds(guardian)
     guardian.tick(100.0 + guardian.settings.timing.canary_min_s + 0.1)
@@ -195,4 +195,18 @@ def test_an_unreadable_registry_does_not_stop_the_guardian(tmp_path: Path) -> No
     assert kinds(guardian) == []
     write_manifest(tmp_path, {"champion": "v3", "previous": "v2"})
     guardian.tick(100.2)
+    assert aliases(tmp_path)["champion"] == "v2"
+
+
+def test_a_lucky_first_window_of_a_bad_push_does_not_make_it_a_rollback_target(tmp_path: Path) -> None:
+    """Found on the real stack: v3's first 20 probes read 65 %, which is not bad yet, but must not prove it good."""
+    guardian = make_guardian(tmp_path, {"champion": "v2", "previous": "v1"})
+    feed(guardian, "v2", 1.0, t=100.0)
+    guardian.tick(100.1)
+    write_manifest(tmp_path, {"champion": "v3", "previous": "v1"})
+    feed(guardian, "v3", 0.65, t=101.0, n=10)
+    guardian.tick(101.1)
+    assert kinds(guardian) == [] and "v3" not in guardian.memory.good
+    feed(guardian, "v3", 0.3, t=101.5, n=10)
+    guardian.tick(101.6)
     assert aliases(tmp_path)["champion"] == "v2"

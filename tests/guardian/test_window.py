@@ -33,7 +33,15 @@ def test_a_degraded_version_is_bad_with_its_evidence() -> None:
 
 
 def test_an_unlucky_window_of_a_good_version_is_not_bad() -> None:
-    assert verdict(samples("v1", correct=16, total=20), recorded=0.905).good
+    result = verdict(samples("v1", correct=16, total=20), recorded=0.905)
+    assert result.enough and not result.bad and not result.good
+
+
+def test_a_lucky_window_of_a_bad_version_does_not_prove_it_good() -> None:
+    lucky = verdict(samples("v3", correct=26, total=LIMITS.prove_samples), recorded=0.475)
+    assert not lucky.bad and not lucky.good
+    assert verdict(samples("v1", correct=36, total=LIMITS.prove_samples), recorded=0.905).good
+    assert not verdict(samples("v1", correct=19, total=20), recorded=0.905).good  # not a full window
 
 
 def test_below_the_recorded_accuracy_minus_tolerance_is_bad() -> None:
@@ -47,17 +55,18 @@ def test_no_verdict_before_min_samples() -> None:
 
 
 def test_errors_and_latency_judge_only_an_untrusted_version() -> None:
-    failing = samples("v2", correct=15, total=20, errors=5)
+    full = LIMITS.prove_samples
+    failing = samples("v2", correct=full - 8, total=full, errors=8)
     assert verdict(failing).reasons == ("error rate above max_error_rate",)
     assert verdict(failing, trusted=True).good
-    slow = samples("v2", correct=20, total=20, latency_s=LIMITS.max_p95_s + 0.1)
+    slow = samples("v2", correct=full, total=full, latency_s=LIMITS.max_p95_s + 0.1)
     assert verdict(slow).reasons == ("p95 latency above max_p95_s",)
     assert verdict(slow, trusted=True).good
 
 
 def test_a_canary_worse_than_the_champion_is_bad() -> None:
     canary = samples("v1", correct=12, total=20)
-    assert verdict(canary, recorded=None).good
+    assert not verdict(canary, recorded=None).bad
     assert verdict(canary, recorded=None, reference=1.0).reasons == ("accuracy below champion_accuracy_minus_tolerance",)
 
 

@@ -21,6 +21,8 @@ Probing and analysis (defaults roll back a bad push in seconds):
   WINDOW_S            30        a sample older than this leaves the window
   WINDOW_SAMPLES      40        ... and so does one beyond the newest WINDOW_SAMPLES of its version
   MIN_SAMPLES         20        no verdict on a version with fewer samples in its window
+  PROVE_SAMPLES       40        a version is proven good (a rollback target, a canary to promote)
+                                by a window this full whose figures are all within the limits
   FAILURE_THRESHOLD   1         consecutive bad evaluations before a rollback is decided
   MIN_ACCURACY        0.75      a version is bad when its accuracy is below this ...
   ACCURACY_TOLERANCE  0.15      ... or below its recorded accuracy (manifest metrics) minus this
@@ -74,6 +76,7 @@ class Thresholds:
     """What makes a version bad, and how much evidence a verdict needs."""
 
     min_samples: int = 20
+    prove_samples: int = 40
     failure_threshold: int = 1
     min_accuracy: float = 0.75
     accuracy_tolerance: float = 0.15

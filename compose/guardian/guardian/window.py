@@ -42,13 +42,11 @@ class WindowStats:
 class Verdict:
     bad: bool
     enough: bool
-    """At least min_samples in the window: without that, neither good nor bad."""
+    """At least min_samples in the window: without that, never bad."""
+    good: bool
+    """Proven good: prove_samples in the window and every figure itself (not only its bound) within limits."""
     reasons: tuple[str, ...]
     evidence: dict[str, object]
-
-    @property
-    def good(self) -> bool:
-        return self.enough and not self.bad
 
 
 def wilson(successes: int, total: int, z: float) -> tuple[float, float]:
@@ -97,11 +95,15 @@ def judge(
     trusted: bool,
     reference_accuracy: float | None = None,
 ) -> Verdict:
-    """Is the version behind `stats` bad?
+    """Is the version behind `stats` bad, or proven good?
 
-    `trusted`: the version was verified good before, so errors and latency no
-    longer judge it (see config.py). `reference_accuracy`: the champion's window
-    accuracy when judging a canary; the canary may not be worse by more than the tolerance.
+    Bad needs the confidence bound beyond a limit (an unlucky window of a good
+    version is not bad); proven good needs prove_samples in the window and the
+    figures themselves within every limit (a lucky window of a bad version is
+    not good). `trusted`: the version was proven good before, so errors and
+    latency no longer judge it (see config.py). `reference_accuracy`: the
+    champion's window accuracy when judging a canary, which may not be worse by
+    more than the tolerance.
     """
     floors = {"min_accuracy": limits.min_accuracy}
     if recorded_accuracy is not None:
@@ -117,20 +119,32 @@ def judge(
             reasons.append("error rate above max_error_rate")
         if stats.p95_s is not None and stats.p95_s > limits.max_p95_s:
             reasons.append("p95 latency above max_p95_s")
+    good = (
+        not reasons
+        and stats.samples >= limits.prove_samples
+        and stats.accuracy is not None
+        and all(stats.accuracy >= floor for floor in floors.values())
+        and (trusted or (stats.error_rate <= limits.max_error_rate and (stats.p95_s or 0.0) <= limits.max_p95_s))
+    )
     evidence: dict[str, object] = {
-        "window": asdict(stats),
+        "window": {key: _rounded(value) for key, value in asdict(stats).items()},
         "thresholds": {
-            **floors,
+            **{name: round(floor, 4) for name, floor in floors.items()},
             "max_error_rate": limits.max_error_rate,
             "max_p95_s": limits.max_p95_s,
             "min_samples": limits.min_samples,
+            "prove_samples": limits.prove_samples,
             "confidence_z": limits.confidence_z,
         },
         "recorded_accuracy": recorded_accuracy,
         "errors_and_latency_judged": not trusted,
         "reasons": reasons,
     }
-    return Verdict(bad=bool(reasons), enough=enough, reasons=tuple(reasons), evidence=evidence)
+    return Verdict(bad=bool(reasons), enough=enough, good=good, reasons=tuple(reasons), evidence=evidence)
+
+
+def _rounded(value: object) -> object:
+    return round(value, 4) if isinstance(value, float) else value
 
 
 class SampleWindows:
