@@ -93,7 +93,7 @@ def test_a_bad_champion_is_rolled_back_to_the_last_good_version_and_verified(tmp
     guardian.tick(101.6)
     assert "verified" not in kinds(guardian)
     feed(guardian, "v2", 1.0, t=101.7, replicas=("model-b",), n=1)
-    guardian.tick(101.8)
+    guardian.follow_up(101.8)  # between evaluations
     verified = guardian.events.all()[-1]
     assert verified["kind"] == "verified" and verified["version"] == "v2"
     assert verified["evidence"]["replicas"] == {"model-a": "v2", "model-b": "v2"}
@@ -187,15 +187,40 @@ def test_a_canary_without_enough_samples_times_out_into_a_rollback(tmp_path: Pat
     assert "only 0 samples of v3" in guardian.events.all()[1]["evidence"]["why"]
 
 
-def test_an_unreadable_registry_does_not_stop_the_guardian(tmp_path: Path) -> None:
-    guardian = make_guardian(tmp_path, {"champion": "v3", "previous": "v2"})
-    (tmp_path / "manifest.json").write_text("{half a file")
-    feed(guardian, "v3", 0.45, t=100.0)
+def take_down(registry: Path) -> None:
+    """The registry as harness/models/outage.py takes it down: manifest.json a non-empty folder."""
+    aside = registry.parent / "aside"
+    aside.mkdir()
+    (registry / "manifest.json").rename(aside / "manifest.json")
+    (registry / "manifest.json").mkdir()
+    (registry / "manifest.json" / "REGISTRY-DOWN").write_text("down\n")
+
+
+def bring_back(registry: Path) -> None:
+    (registry / "manifest.json" / "REGISTRY-DOWN").unlink()
+    (registry / "manifest.json").rmdir()
+    (registry.parent / "aside" / "manifest.json").rename(registry / "manifest.json")
+
+
+def test_a_registry_down_during_a_rollback_delays_it_and_says_so(tmp_path: Path) -> None:
+    registry = tmp_path / "models"
+    registry.mkdir()
+    guardian = make_guardian(registry, {"champion": "v2", "previous": "v1"})
+    feed(guardian, "v2", 1.0, t=100.0)
     guardian.tick(100.0)
-    assert kinds(guardian) == []
-    write_manifest(tmp_path, {"champion": "v3", "previous": "v2"})
-    guardian.tick(100.2)
-    assert aliases(tmp_path)["champion"] == "v2"
+    write_manifest(registry, {"champion": "v3", "previous": "v1"})
+    guardian.tick(100.5)  # reads the push
+    take_down(registry)
+    feed(guardian, "v3", 0.45, t=101.0)
+    guardian.tick(101.0)
+    assert kinds(guardian) == ["detect", "decide", "registry_unavailable"]
+    assert "manifest.json" in guardian.events.all()[-1]["evidence"]["error"]
+    guardian.tick(101.5)
+    assert guardian.pending is not None and not list(registry.glob(".manifest-*"))  # no temp file left behind
+    bring_back(registry)
+    guardian.follow_up(102.0)
+    assert aliases(registry)["champion"] == "v2"
+    assert kinds(guardian)[-1] == "rollback" and guardian.events.all()[-1]["evidence"]["attempts"] == 3
 
 
 def test_a_lucky_first_window_of_a_bad_push_does_not_make_it_a_rollback_target(tmp_path: Path) -> None:

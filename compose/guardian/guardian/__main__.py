@@ -21,6 +21,8 @@ from .weights import WeightShifter
 from .window import SampleWindows
 
 log = logging.getLogger("guardian")
+FOLLOW_UP_INTERVAL_S = 0.1
+"""Verifications and registry retries are checked this often, whatever the analysis interval."""
 
 
 def build(settings: Settings) -> tuple[Guardian, list[ReplicaProber]]:
@@ -39,10 +41,16 @@ def build(settings: Settings) -> tuple[Guardian, list[ReplicaProber]]:
 
 def evaluate_forever(guardian: Guardian, stop: threading.Event) -> None:
     interval = guardian.settings.timing.eval_interval_s
-    while not stop.wait(interval):
+    next_eval = 0.0
+    while not stop.wait(min(interval, FOLLOW_UP_INTERVAL_S)):
+        now = time.time()
         try:
-            guardian.tick(time.time())
-        except Exception:  # the guardian must outlive any surprise; the next tick tries again
+            if now >= next_eval:
+                next_eval = now + interval
+                guardian.tick(now)
+            else:
+                guardian.follow_up(now)
+        except Exception:  # the guardian must outlive any surprise; the next round tries again
             log.exception("evaluation failed")
 
 

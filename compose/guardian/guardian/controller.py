@@ -1,6 +1,8 @@
 """The guardian's decisions: guard the champion, canary a candidate, verify every alias change.
 
-`Guardian.tick(now)` is called every EVAL_INTERVAL_S. It reads the manifest,
+`Guardian.tick(now)` is called every EVAL_INTERVAL_S, `follow_up(now)` every
+FOLLOW_UP_INTERVAL_S in between (so a slow analysis cadence does not slow the
+verification of a rollback down). tick reads the manifest,
 judges the windows of the versions in play and writes alias changes; it keeps
 no state the manifest does not also hold except what it has seen (which
 versions proved good, the running canary), so a restarted guardian picks a
@@ -79,12 +81,12 @@ class Guardian:
         self.pending: PendingWrite | None = None
         self.verifications: list[Verification] = []
         self._read_error: str | None = None
+        self._last_manifest: Manifest | None = None
 
     def tick(self, now: float) -> None:
-        self._verify(now)
+        """One evaluation (every EVAL_INTERVAL_S): follow up, then judge the versions in play."""
+        self.follow_up(now)
         if self.pending is not None:
-            if now >= self.pending.next_t:
-                self._attempt(self.pending, now)
             return
         manifest = self._read()
         if manifest is None:
@@ -95,17 +97,25 @@ class Guardian:
         if self.pending is None:
             self._run_canary(manifest, now)
 
+    def follow_up(self, now: float) -> None:
+        """Between evaluations too: check verifications and retry a refused write (their own cadence)."""
+        self._verify(now)
+        if self.pending is not None and now >= self.pending.next_t:
+            self._attempt(self.pending, now)
+
     def _read(self) -> Manifest | None:
+        """The manifest; while it cannot be read, the last one read (decisions go on, their writes retry)."""
         try:
             manifest = self.registry.read()
         except RegistryUnavailable as exc:
             if str(exc) != self._read_error:
-                log.warning("registry unreadable (retrying every tick): %s", exc)
+                log.warning("registry unreadable, deciding on the last manifest read: %s", exc)
             self._read_error = str(exc)
-            return None
+            return self._last_manifest
         if self._read_error:
             log.info("registry readable again")
         self._read_error = None
+        self._last_manifest = manifest
         return manifest
 
     # -- the champion -------------------------------------------------------------------------------
