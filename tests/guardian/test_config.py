@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from guardian.config import FLAGGER_LIKE, Address, ConfigError, Settings
 from guardian.prober import GoldenFileError, load_golden
+
 from tests.conftest import REPO
 
 ENV = {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
-
 from guardian.config import Address, Settings, Thresholds, Timing
 from guardian.controller import Guardian
 from guardian.events import EventLog
@@ -18,13 +18,15 @@ ACCURACY = {"v1": 0.905, "v2": 0.98, "v3": 0.475}
 REPLICAS = ("model-a", "model-b")
 
 
-def write_manifest(directory: Path, aliases: dict[str, str]) -> None:
+def write_manifest(directory: Path, aliases: dict[str, str], at: float = 0.0) -> None:
+    """The manifest as a deploy writes it, replaced at time `at` (its mtime: when the aliases moved)."""
     versions = {
         name: {"path": f"{name}/model.onnx", "sha256": "0" * 64, "format": "onnx", "metrics": {"accuracy": accuracy}}
         for name, accuracy in ACCURACY.items()
     }
     manifest = {"schema_version": 2, "model": "digits", "aliases": aliases, "versions": versions}
     (directory / "manifest.json").write_text(json.dumps(manifest))
+    os.utime(directory / "manifest.json", (at, at))
 
 
 class FlakyRegistry(FileRegistry):
@@ -60,7 +62,9 @@ def make_guardian(tmp_path: Path, aliases: dict[str, str], failures: int = 0, **
     return Guardian(settings, registry, windows, EventLog(), shifter)
 
 
-def feed(guardian: Guardian, version: str, accuracy: float, t: float, replicas: tuple[str, ...] = REPLICAS, n: int = 20) -> None:
+def feed(
+    guardian: Guardian, version: str, accuracy: float, t: float, replicas: tuple[str, ...] = REPLICAS, n: int = 20
+) -> None:
     """n probe results per replica at time t, `accuracy` of them right."""
     for replica in replicas:
         for i in range(n):
@@ -80,7 +84,7 @@ def test_a_bad_champion_is_rolled_back_to_the_last_good_version_and_verified(tmp
     feed(guardian, "v2", 1.0, t=100.0)
     guardian.tick(100.1)
     assert guardian.memory.last_good == "v2" and kinds(guardian) == []
-    write_manifest(tmp_path, {"champion": "v3", "previous": "v1"})
+    write_manifest(tmp_path, {"champion": "v3", "previous": "v1"}, at=100.5)
     feed(guardian, "v3", 0.45, t=101.0)
     guardian.tick(101.1)
     assert aliases(tmp_path) == {"champion": "v2", "previous": "v1"}
@@ -208,7 +212,7 @@ def test_a_registry_down_during_a_rollback_delays_it_and_says_so(tmp_path: Path)
     guardian = make_guardian(registry, {"champion": "v2", "previous": "v1"})
     feed(guardian, "v2", 1.0, t=100.0)
     guardian.tick(100.0)
-    write_manifest(registry, {"champion": "v3", "previous": "v1"})
+    write_manifest(registry, {"champion": "v3", "previous": "v1"}, at=100.5)
     guardian.tick(100.5)  # reads the push
     take_down(registry)
     feed(guardian, "v3", 0.45, t=101.0)
@@ -228,10 +232,24 @@ def test_a_lucky_first_window_of_a_bad_push_does_not_make_it_a_rollback_target(t
     guardian = make_guardian(tmp_path, {"champion": "v2", "previous": "v1"})
     feed(guardian, "v2", 1.0, t=100.0)
     guardian.tick(100.1)
-    write_manifest(tmp_path, {"champion": "v3", "previous": "v1"})
+    write_manifest(tmp_path, {"champion": "v3", "previous": "v1"}, at=100.5)
     feed(guardian, "v3", 0.65, t=101.0, n=10)
     guardian.tick(101.1)
     assert kinds(guardian) == [] and "v3" not in guardian.memory.good
     feed(guardian, "v3", 0.3, t=101.5, n=10)
     guardian.tick(101.6)
     assert aliases(tmp_path)["champion"] == "v2"
+
+
+def test_samples_from_before_a_push_are_not_evidence_about_it(tmp_path: Path) -> None:
+    """Found by the benchmark: the tail of v3's previous push counted towards detecting the next one."""
+    guardian = make_guardian(tmp_path, {"champion": "v2", "previous": "v1"})
+    feed(guardian, "v3", 0.45, t=100.0, n=15)  # an earlier push of v3, rolled back
+    write_manifest(tmp_path, {"champion": "v3", "previous": "v1"}, at=101.0)
+    feed(guardian, "v3", 0.45, t=101.5, n=5)
+    guardian.tick(101.6)
+    assert kinds(guardian) == []
+    feed(guardian, "v3", 0.45, t=101.8, n=5)
+    guardian.tick(101.9)
+    assert kinds(guardian) == ["detect", "decide", "rollback"]
+    assert guardian.events.all()[0]["evidence"]["window"]["samples"] == 20

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from guardian.config import Address
 from guardian.haproxy import RuntimeApi, RuntimeApiError, canary_weights
 from guardian.weights import WeightShifter
+
 from tests.conftest import REPO, require
 from tests.integration._procs import HOST, Proc, free_port
 
@@ -31,7 +31,9 @@ def api(tmp_path: Path) -> Iterator[RuntimeApi]:
         "RUNTIME_API_BIND": f"{HOST}:{port}",
         **{name: f"{HOST}:{free_port()}" for name in ("MODEL_A_ADDR", "MODEL_B_ADDR", "MODEL_FALLBACK_ADDR")},
     }
-    proc = Proc(["haproxy", "-db", "-f", str(REPO / "compose" / "gateway" / "haproxy.cfg")], tmp_path, "haproxy", env=env)
+    proc = Proc(
+        ["haproxy", "-db", "-f", str(REPO / "compose" / "gateway" / "haproxy.cfg")], tmp_path, "haproxy", env=env
+    )
     api = RuntimeApi(Address(HOST, port), "models")
     try:
         proc.await_ready(lambda: _answers(api), 10, "HAProxy's runtime API")

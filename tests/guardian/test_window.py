@@ -8,7 +8,9 @@ from guardian.window import Sample, SampleWindows, judge, summarize, wilson
 LIMITS = Thresholds()
 
 
-def samples(version: str, correct: int, total: int, errors: int = 0, latency_s: float = 0.01, t: float = 100.0) -> list[Sample]:
+def samples(
+    version: str, correct: int, total: int, errors: int = 0, latency_s: float = 0.01, t: float = 100.0
+) -> list[Sample]:
     answered = [Sample(t, "model-a", version, True, i < correct, latency_s) for i in range(total - errors)]
     return answered + [Sample(t, "model-a", version, False, False, latency_s) for _ in range(errors)]
 
@@ -67,7 +69,9 @@ def test_errors_and_latency_judge_only_an_untrusted_version() -> None:
 def test_a_canary_worse_than_the_champion_is_bad() -> None:
     canary = samples("v1", correct=12, total=20)
     assert not verdict(canary, recorded=None).bad
-    assert verdict(canary, recorded=None, reference=1.0).reasons == ("accuracy below champion_accuracy_minus_tolerance",)
+    assert verdict(canary, recorded=None, reference=1.0).reasons == (
+        "accuracy below champion_accuracy_minus_tolerance",
+    )
 
 
 def test_windows_keep_the_newest_samples_of_each_version_within_the_time_window() -> None:

@@ -14,8 +14,8 @@ from .config import ConfigError, Settings
 from .controller import Guardian
 from .events import EventLog
 from .haproxy import RuntimeApi
-from .registry import FileRegistry
 from .prober import GoldenFileError, ReplicaProber, load_golden
+from .registry import FileRegistry
 from .server import make_server
 from .weights import WeightShifter
 from .window import SampleWindows
@@ -72,7 +72,9 @@ def main() -> None:
         prober.start()
     threading.Thread(target=evaluate_forever, args=(guardian, stop), name="evaluate", daemon=True).start()
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    log.info("guarding %s (registry %s), API on %s", ", ".join(settings.replicas), settings.registry_dir, settings.listen)
+    log.info(
+        "guarding %s (registry %s), API on %s", ", ".join(settings.replicas), settings.registry_dir, settings.listen
+    )
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -139,7 +139,9 @@ class Settings:
             validation_file=Path(_text(env, "VALIDATION_FILE")),
             replicas=replicas,
             canary_replica=canary,
-            runtime_api=None if runtime_api is None else _parsed({"--runtime-api": runtime_api}, "--runtime-api", None, parse_address),
+            runtime_api=None
+            if runtime_api is None
+            else _parsed({"--runtime-api": runtime_api}, "--runtime-api", None, parse_address),
             haproxy_backend=_text(env, "HAPROXY_BACKEND", "models"),
             thresholds=_numbers(Thresholds(), env),
             timing=_numbers(Timing(), env),

@@ -69,7 +69,12 @@ class Memory:
 
 class Guardian:
     def __init__(
-        self, settings: Settings, registry: FileRegistry, windows: SampleWindows, events: EventLog, shifter: WeightShifter
+        self,
+        settings: Settings,
+        registry: FileRegistry,
+        windows: SampleWindows,
+        events: EventLog,
+        shifter: WeightShifter,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -82,6 +87,7 @@ class Guardian:
         self.verifications: list[Verification] = []
         self._read_error: str | None = None
         self._last_manifest: Manifest | None = None
+        self._champion_since: tuple[str | None, float] | None = None
 
     def tick(self, now: float) -> None:
         """One evaluation (every EVAL_INTERVAL_S): follow up, then judge the versions in play."""
@@ -128,10 +134,17 @@ class Guardian:
         return replicas
 
     def _judge(
-        self, manifest: Manifest, version: str, replicas: set[str], now: float,
-        trusted: bool | None = None, reference_accuracy: float | None = None,
+        self,
+        manifest: Manifest,
+        version: str,
+        replicas: set[str],
+        since: float,
+        now: float,
+        trusted: bool | None = None,
+        reference_accuracy: float | None = None,
     ) -> Verdict:
-        stats = summarize(self.windows.samples(version, now, replicas), self.settings.thresholds.confidence_z)
+        samples = self.windows.samples(version, now, replicas, since)
+        stats = summarize(samples, self.settings.thresholds.confidence_z)
         trusted = version in self.memory.good if trusted is None else trusted
         return judge(stats, self.settings.thresholds, manifest.accuracy.get(version), trusted, reference_accuracy)
 
@@ -139,7 +152,7 @@ class Guardian:
         champion = manifest.alias("champion")
         if champion is None:
             return
-        verdict = self._judge(manifest, champion, self.champion_replicas(manifest), now)
+        verdict = self._judge(manifest, champion, self.champion_replicas(manifest), self._since(manifest), now)
         if verdict.good:
             self._proved_good(champion)
         if not self._failed(champion, verdict):
@@ -148,7 +161,9 @@ class Guardian:
         if target is None:
             if self.memory.no_target_for != champion:
                 self.memory.no_target_for = champion
-                self.events.emit("decide", champion, {**verdict.evidence, "action": "none", "why": "no rollback target"})
+                self.events.emit(
+                    "decide", champion, {**verdict.evidence, "action": "none", "why": "no rollback target"}
+                )
             return
         evidence = {**verdict.evidence, "action": "rollback", "from": champion, "to": target, "alias": "champion"}
         self.events.emit("decide", champion, evidence)
@@ -162,6 +177,13 @@ class Guardian:
             return {}
 
         self._attempt(PendingWrite("rollback", champion, change, {"from": champion, "to": target}, then), now)
+
+    def _since(self, manifest: Manifest) -> float:
+        """When the champion became what it is: older samples of its version are not evidence of this push."""
+        champion = manifest.aliases.get("champion")
+        if self._champion_since is None or self._champion_since[0] != champion:
+            self._champion_since = (champion, manifest.written_t)
+        return self._champion_since[1]
 
     def _failed(self, version: str, verdict: Verdict) -> bool:
         """Count a bad evaluation (detect on the first); True once FAILURE_THRESHOLD is reached."""
@@ -184,7 +206,6 @@ class Guardian:
     def _forget_bad(self, version: str) -> None:
         self.memory.good.discard(version)
         self.memory.failures.pop(version, None)
-        self.windows.forget(version)
         if self.memory.last_good == version:
             self.memory.last_good = None
 
@@ -202,7 +223,9 @@ class Guardian:
             if candidate is not None and champion is not None and candidate != champion:
                 self._start_canary(candidate, champion, now)
             elif manifest.aliases.get("canary") and candidate is None:
-                self._end_canary("rollback", manifest.aliases["canary"], None, {"why": "canary left without candidate"}, now)
+                self._end_canary(
+                    "rollback", manifest.aliases["canary"], None, {"why": "canary left without candidate"}, now
+                )
             return
         canary = self.canary
         if candidate != canary.version:
@@ -216,19 +239,26 @@ class Guardian:
 
         def then(t: float) -> dict[str, Any]:
             self.canary = Canary(candidate, champion, t)
-            self.windows.forget(candidate)
             return self.shifter.shift()
 
-        self._attempt(PendingWrite("canary", candidate, change, {"candidate": candidate, "champion": champion}, then), now)
+        self._attempt(
+            PendingWrite("canary", candidate, change, {"candidate": candidate, "champion": champion}, then), now
+        )
 
     def _analyse_canary(self, manifest: Manifest, canary: Canary, now: float) -> None:
         champion = manifest.alias("champion") or canary.champion
         reference = summarize(
-            self.windows.samples(champion, now, self.champion_replicas(manifest)), self.settings.thresholds.confidence_z
+            self.windows.samples(champion, now, self.champion_replicas(manifest), self._since(manifest)),
+            self.settings.thresholds.confidence_z,
         )
         enough_reference = reference.samples >= self.settings.thresholds.min_samples
         verdict = self._judge(
-            manifest, canary.version, {self.settings.canary_replica}, now, trusted=False,
+            manifest,
+            canary.version,
+            {self.settings.canary_replica},
+            canary.started_t,
+            now,
+            trusted=False,
             reference_accuracy=reference.accuracy if enough_reference else None,
         )
         age = now - canary.started_t
@@ -241,7 +271,9 @@ class Guardian:
             why = f"only {verdict.evidence['window']['samples']} samples of {canary.version} in {age:.1f} s"  # type: ignore[index]
             self._end_canary("rollback", canary.version, champion, {**evidence, "why": why}, now)
 
-    def _end_canary(self, action: str, version: str, champion: str | None, evidence: dict[str, Any], now: float) -> None:
+    def _end_canary(
+        self, action: str, version: str, champion: str | None, evidence: dict[str, Any], now: float
+    ) -> None:
         promote = action == "promote"
         self.events.emit("decide", version, {**evidence, "action": action, "alias": "canary"})
 
@@ -276,8 +308,14 @@ class Guardian:
             self.pending = write
             if write.attempts == 1 or write.attempts % 20 == 0:
                 self.events.emit(
-                    "registry_unavailable", write.version,
-                    {"action": write.kind, "attempts": write.attempts, "error": str(exc), "retry_in_s": self.settings.timing.retry_interval_s},
+                    "registry_unavailable",
+                    write.version,
+                    {
+                        "action": write.kind,
+                        "attempts": write.attempts,
+                        "error": str(exc),
+                        "retry_in_s": self.settings.timing.retry_interval_s,
+                    },
                 )
             return
         self.pending = None
@@ -285,7 +323,9 @@ class Guardian:
             log.info("%s of %s no longer applies: the aliases moved meanwhile", write.kind, write.version)
             return
         extra = write.then(now)
-        self.events.emit(write.kind, write.version, {**write.evidence, **extra, "aliases": aliases, "attempts": write.attempts})
+        self.events.emit(
+            write.kind, write.version, {**write.evidence, **extra, "aliases": aliases, "attempts": write.attempts}
+        )
 
     def _expect(self, action: str, version: str, replicas: set[str], now: float) -> None:
         self.verifications = [v for v in self.verifications if not v.replicas & replicas]
@@ -294,13 +334,24 @@ class Guardian:
     def _verify(self, now: float) -> None:
         latest = self.windows.latest()
         for check in list(self.verifications):
-            seen = {name: latest[name].version for name in check.replicas if name in latest and latest[name].t >= check.written_t}
+            seen = {
+                name: latest[name].version
+                for name in check.replicas
+                if name in latest and latest[name].t >= check.written_t
+            }
             if len(seen) == len(check.replicas) and set(seen.values()) == {check.version}:
                 self.verifications.remove(check)
                 self.events.emit(
-                    "verified", check.version,
+                    "verified",
+                    check.version,
                     {"action": check.action, "replicas": seen, "after_write_s": round(now - check.written_t, 3)},
                 )
             elif not check.warned and now - check.written_t > self.settings.timing.verify_timeout_s:
                 check.warned = True
-                log.warning("%s to %s not on every replica after %.0f s: %s", check.action, check.version, now - check.written_t, seen)
+                log.warning(
+                    "%s to %s not on every replica after %.0f s: %s",
+                    check.action,
+                    check.version,
+                    now - check.written_t,
+                    seen,
+                )

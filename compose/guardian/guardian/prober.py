@@ -82,7 +82,12 @@ class ReplicaProber(threading.Thread):
     """Probes one replica at `rate` per second, in a shuffled cycle over the golden requests."""
 
     def __init__(
-        self, replica: str, address: Address, golden: list[Golden], rate: float, timeout_s: float,
+        self,
+        replica: str,
+        address: Address,
+        golden: list[Golden],
+        rate: float,
+        timeout_s: float,
         sink: Callable[[Sample], None],
     ) -> None:
         super().__init__(name=f"probe-{replica}", daemon=True)

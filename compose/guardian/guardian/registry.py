@@ -34,6 +34,8 @@ class Manifest:
     aliases: dict[str, str]
     accuracy: dict[str, float]
     """Recorded accuracy per version (metrics.accuracy)."""
+    written_t: float
+    """When the manifest was last replaced (its mtime): when its aliases last moved."""
     raw: dict[str, Any]
 
     def alias(self, name: str) -> str | None:
@@ -44,6 +46,7 @@ class Manifest:
 def read_manifest(registry_dir: Path) -> Manifest:
     path = registry_dir / MANIFEST
     try:
+        written_t = path.stat().st_mtime
         raw = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise RegistryUnavailable(f"cannot read {path}: {exc}") from exc
@@ -51,10 +54,12 @@ def read_manifest(registry_dir: Path) -> Manifest:
         raise RegistryUnavailable(f"{path}: expected schema_version in {SCHEMA_VERSIONS}")
     versions = raw.get("versions") or {}
     accuracy = {name: float((entry.get("metrics") or {}).get("accuracy", 0.0)) for name, entry in versions.items()}
-    return Manifest(aliases=dict(raw.get("aliases") or {}), accuracy=accuracy, raw=raw)
+    return Manifest(aliases=dict(raw.get("aliases") or {}), accuracy=accuracy, written_t=written_t, raw=raw)
 
 
-def update_aliases(registry_dir: Path, change: Callable[[dict[str, str]], dict[str, str] | None]) -> dict[str, str] | None:
+def update_aliases(
+    registry_dir: Path, change: Callable[[dict[str, str]], dict[str, str] | None]
+) -> dict[str, str] | None:
     """Re-read the manifest, apply `change` to its aliases and replace the file atomically.
 
     `change` gets the current aliases and returns the new ones, or None when the

@@ -28,7 +28,7 @@ def health(guardian: Guardian) -> dict[str, Any]:
 
 def make_server(address: Address, guardian: Guardian) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/events":
                 self._send(200, guardian.events.all())
@@ -45,7 +45,7 @@ def make_server(address: Address, guardian: Guardian) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             """No access log: the harness polls /events often."""
 
     server = ThreadingHTTPServer(address, Handler)

@@ -169,16 +169,14 @@ class SampleWindows:
             window = self._by_version.setdefault(version, deque(maxlen=self._window_samples))
             window.append(sample)
 
-    def samples(self, version: str, now: float, replicas: set[str] | None = None) -> list[Sample]:
-        """The version's window: its newest samples younger than window_s (from `replicas` only, if given)."""
+    def samples(self, version: str, now: float, replicas: set[str] | None = None, since: float = 0.0) -> list[Sample]:
+        """The version's window: its newest samples younger than window_s and taken at or after `since`
+        (from `replicas` only, if given)."""
+        oldest = max(since, now - self._window_s)
         with self._lock:
             window = list(self._by_version.get(version, ()))
-        return [s for s in window if now - s.t <= self._window_s and (replicas is None or s.replica in replicas)]
+        return [s for s in window if s.t >= oldest and (replicas is None or s.replica in replicas)]
 
     def latest(self) -> dict[str, Sample]:
         with self._lock:
             return dict(self._latest)
-
-    def forget(self, version: str) -> None:
-        with self._lock:
-            self._by_version.pop(version, None)
