@@ -40,6 +40,8 @@ REPO = Path(__file__).resolve().parents[2]
 PHASES = ("served", "detect", "decide", "rollback", "verified")
 PROFILES = {"default": 90.0, "flagger-like": 900.0}
 """Profile -> seconds a trial may take before it is reported as not rolled back."""
+PAUSE_S = 1.0
+"""Between a verified rollback and the next push (no deploy follows a rollback within milliseconds)."""
 
 
 def set_champion(registry: Path, version: str) -> float:
@@ -82,6 +84,7 @@ def champion_settled(stack: Stack, version: str) -> bool:
 def trial(stack: Stack, registry: Path, timeout_s: float) -> dict[str, float] | None:
     """Seconds from the push to each phase; None when no rollback completed within timeout_s."""
     wait(lambda: champion_settled(stack, "v2"), 120, "v2 proven good on every replica")
+    time.sleep(PAUSE_S)
     pushed = set_champion(registry, "v3")
     events: list[dict[str, Any]] = []
 
@@ -164,6 +167,8 @@ def main() -> None:
     flagger_trials = min(args.flagger_trials, args.trials)
     if flagger_trials < args.trials:
         print(f"(Flagger-like capped at {flagger_trials} trials: about 5 minutes each)")
+    if flagger_trials == 0:
+        return
     flagger = summary("flagger-like", run_profile(args, "flagger-like", flagger_trials))
     for stat in ("p50", "p95"):
         key = f"verified_{stat}"

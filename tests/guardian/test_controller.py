@@ -253,3 +253,16 @@ def test_samples_from_before_a_push_are_not_evidence_about_it(tmp_path: Path) ->
     guardian.tick(101.9)
     assert kinds(guardian) == ["detect", "decide", "rollback"]
     assert guardian.events.all()[0]["evidence"]["window"]["samples"] == 20
+
+
+def test_a_push_right_after_a_rollback_is_judged_on_its_own_samples(tmp_path: Path) -> None:
+    """Found by the benchmark: pushed again before the guardian read its own rollback, v3 was judged on the old tail."""
+    guardian = make_guardian(tmp_path, {"champion": "v3", "previous": "v2"})
+    feed(guardian, "v3", 0.45, t=100.0)
+    guardian.tick(100.1)
+    assert aliases(tmp_path)["champion"] == "v2"
+    rolled_back_t = guardian.events.all()[-1]["t"]
+    feed(guardian, "v3", 0.45, t=rolled_back_t + 0.01)  # the replicas' last answers before they reload
+    write_manifest(tmp_path, {"champion": "v3", "previous": "v2"}, at=rolled_back_t + 0.2)
+    guardian.tick(rolled_back_t + 0.3)
+    assert kinds(guardian) == ["detect", "decide", "rollback"]

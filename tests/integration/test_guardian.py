@@ -108,7 +108,9 @@ def weights(stack: Stack) -> dict[str, int]:
     """The gateway's current weight per server of the models backend (HAProxy's stats CSV)."""
     text = httpx.get(f"{stack.endpoints().stats_url}/stats;csv;norefresh", timeout=2).text
     rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
-    return {row["svname"]: int(row["weight"]) for row in rows if row["pxname"] == "models" and row["svname"] in REPLICAS}
+    return {
+        row["svname"]: int(row["weight"]) for row in rows if row["pxname"] == "models" and row["svname"] in REPLICAS
+    }
 
 
 def champion_proved_good(stack: Stack, version: str) -> None:
@@ -166,5 +168,5 @@ def test_a_better_candidate_is_promoted(stack: Stack) -> None:
     events = wait_for_event(stack, t0, "verified")
     assert kinds(events) == ["canary", "decide", "promote", "verified"]
     assert events[1]["evidence"]["action"] == "promote" and events[1]["evidence"]["window"]["accuracy"] >= 0.9
-    assert {k: v for k, v in current_aliases(stack).items()} == {"champion": "v2", "previous": "v1"}
+    assert current_aliases(stack) == {"champion": "v2", "previous": "v1"}
     assert served_versions(stack) == {"model-a": "v2", "model-b": "v2"}

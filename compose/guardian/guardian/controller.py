@@ -173,13 +173,17 @@ class Guardian:
 
         def then(t: float) -> dict[str, Any]:
             self._forget_bad(champion)
+            self._champion_since = (target, t)
             self._expect("rollback", target, self.champion_replicas(manifest), t)
             return {}
 
         self._attempt(PendingWrite("rollback", champion, change, {"from": champion, "to": target}, then), now)
 
     def _since(self, manifest: Manifest) -> float:
-        """When the champion became what it is: older samples of its version are not evidence of this push."""
+        """When the champion became what it is: older samples of its version are not evidence of this push.
+
+        The guardian's own writes set it too: a deploy may push again before the next read shows the rollback.
+        """
         champion = manifest.aliases.get("champion")
         if self._champion_since is None or self._champion_since[0] != champion:
             self._champion_since = (champion, manifest.written_t)
@@ -288,6 +292,7 @@ class Guardian:
             restored = self.shifter.restore()
             if promote:
                 self._proved_good(version)
+                self._champion_since = (version, t)
                 self._expect("promote", version, set(self.settings.replicas), t)
             else:
                 self._forget_bad(version)
