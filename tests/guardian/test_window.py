@@ -90,3 +90,12 @@ def test_an_unanswered_probe_counts_against_the_replicas_last_version() -> None:
     windows.add(Sample(3.0, "model-a", None, False, False, 1.0))
     assert [s.t for s in windows.samples("v3", now=3.0)] == [2.0, 3.0]
     assert windows.latest()["model-a"].t == 3.0
+
+
+def test_a_503_counts_for_no_version_but_shows_as_the_replicas_latest() -> None:
+    windows = SampleWindows(window_s=10, window_samples=10)
+    windows.add(Sample(1.0, "model-a", "v2", True, True, 0.01, 200))
+    windows.add(Sample(2.0, "model-a", "v2", False, False, 0.01, 503))
+    windows.add(Sample(3.0, "model-a", "v2", False, False, 0.01, 500))
+    assert [s.status for s in windows.samples("v2", now=3.0)] == [200, 500]
+    assert windows.latest()["model-a"].t == 3.0

@@ -41,7 +41,9 @@ Probing and analysis (defaults roll back a bad push in seconds):
 Errors and latency judge a version only until the guardian has verified it good
 (a full window passing every check): after that they are the infrastructure's
 business (a store outage answers 503 on every version alike, and rolling back
-would not help); accuracy on labelled requests always judges.
+would not help); accuracy on labelled requests always judges. A 503 (replica
+loading, store down) counts for no version; a probe nothing answered counts
+against the version the replica served last (a version may crash its server).
 
 FLAGGER_LIKE is the same controller with Flagger's default timing (analysis
 every 60 s over a 1 m metric window, rollback after `threshold` failed checks;

@@ -58,7 +58,7 @@ def load_golden(path: Path) -> list[Golden]:
 def probe_once(connection: http.client.HTTPConnection, replica: str, golden: Golden) -> Sample:
     """POST one golden request; any failure is a sample with ok=False, never an exception."""
     started = time.monotonic()
-    version = None
+    version, status = None, None
     try:
         connection.request(
             "POST",
@@ -68,6 +68,7 @@ def probe_once(connection: http.client.HTTPConnection, replica: str, golden: Gol
         )
         response = connection.getresponse()
         payload = response.read()
+        status = response.status
         version = response.getheader("X-Model-Version")
         prediction = json.loads(payload).get("prediction") if response.status == 200 else None
         ok = isinstance(prediction, int)
@@ -75,7 +76,7 @@ def probe_once(connection: http.client.HTTPConnection, replica: str, golden: Gol
         connection.close()
         ok, prediction = False, None
     latency = time.monotonic() - started
-    return Sample(time.time(), replica, version, ok, ok and prediction == golden.label, latency)
+    return Sample(time.time(), replica, version, ok, ok and prediction == golden.label, latency, status)
 
 
 class ReplicaProber(threading.Thread):

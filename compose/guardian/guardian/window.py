@@ -22,6 +22,13 @@ class Sample:
     """A 2xx with a prediction."""
     correct: bool
     latency_s: float
+    status: int | None = None
+    """HTTP status; None when nothing answered."""
+
+    @property
+    def unavailable(self) -> bool:
+        """A 503: the replica cannot serve right now (loading, store down), which says nothing about a version."""
+        return self.status == 503
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,11 @@ def _rounded(value: object) -> object:
 
 
 class SampleWindows:
-    """Thread-safe sliding windows of samples, one per version, plus each replica's latest answer."""
+    """Thread-safe sliding windows of samples, one per version, plus each replica's latest answer.
+
+    A probe nothing answered counts against the version its replica served last (a version that
+    crashes its server is bad); a 503 counts for no version.
+    """
 
     def __init__(self, window_s: float, window_samples: int) -> None:
         self._window_s = window_s
@@ -161,6 +172,8 @@ class SampleWindows:
     def add(self, sample: Sample) -> None:
         with self._lock:
             self._latest[sample.replica] = sample
+            if sample.unavailable:
+                return
             version = sample.version or self._unattributed.get(sample.replica)
             if sample.version:
                 self._unattributed[sample.replica] = sample.version
