@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import random
 import shutil
 import statistics
 import tempfile
@@ -38,10 +39,12 @@ from harness.targets.reference import ReferenceTarget
 
 REPO = Path(__file__).resolve().parents[2]
 PHASES = ("served", "detect", "decide", "rollback", "verified")
-PROFILES = {"default": 90.0, "flagger-like": 900.0}
-"""Profile -> seconds a trial may take before it is reported as not rolled back."""
+PROFILES = {"default": (0.25, 90.0), "flagger-like": (60.0, 900.0)}
+"""Profile -> (its analysis interval, seconds a trial may take before it is reported as not rolled back)."""
 PAUSE_S = 1.0
-"""Between a verified rollback and the next push (no deploy follows a rollback within milliseconds)."""
+"""Between a verified rollback and the next push (no deploy follows a rollback within milliseconds), plus a
+random share of the analysis interval: the guardian proves v2 good at an analysis, so pushing as soon as it
+has would always land just after one (the worst case for a 60 s interval), never at a random phase."""
 
 
 def set_champion(registry: Path, version: str) -> float:
@@ -81,10 +84,11 @@ def champion_settled(stack: Stack, version: str) -> bool:
     )
 
 
-def trial(stack: Stack, registry: Path, timeout_s: float) -> dict[str, float] | None:
-    """Seconds from the push to each phase; None when no rollback completed within timeout_s."""
-    wait(lambda: champion_settled(stack, "v2"), 120, "v2 proven good on every replica")
-    time.sleep(PAUSE_S)
+def trial(stack: Stack, registry: Path, profile: str, phase: random.Random) -> dict[str, float] | None:
+    """Seconds from the push to each phase; None when no rollback completed in time."""
+    interval_s, timeout_s = PROFILES[profile]
+    wait(lambda: champion_settled(stack, "v2"), 120 + interval_s, "v2 proven good on every replica")
+    time.sleep(PAUSE_S + phase.uniform(0, interval_s))
     pushed = set_champion(registry, "v3")
     events: list[dict[str, Any]] = []
 
@@ -116,10 +120,11 @@ def run_profile(args: argparse.Namespace, profile: str, trials: int) -> list[dic
     )
     stack = open_stack(args.backend, settings)
     results = []
+    phase = random.Random(1729)
     try:
         ReferenceTarget(settings).bring_up(stack, progress=False, timeout_s=240)
         for number in range(1, trials + 1):
-            result = trial(stack, fixtures / "models", PROFILES[profile])
+            result = trial(stack, fixtures / "models", profile, phase)
             shown = (
                 "not rolled back"
                 if result is None
