@@ -71,3 +71,9 @@ def test_canary_share_is_split_against_every_other_server() -> None:
 def test_a_runtime_api_nobody_listens_on_is_an_error() -> None:
     with pytest.raises(RuntimeApiError, match="runtime API"):
         RuntimeApi(Address(HOST, free_port()), "models", timeout_s=0.5).weight("model-b")
+
+
+def test_weights_a_killed_guardian_left_shifted_are_restored_by_the_next_one(api: RuntimeApi) -> None:
+    WeightShifter(api, SERVERS, "model-b", share=0.2).shift()  # its guardian dies mid-canary
+    WeightShifter(api, SERVERS, "model-b", share=0.2).retry()  # a new guardian, no canary running
+    assert (api.weight("model-a"), api.weight("model-b")) == ((1, 1), (1, 1))

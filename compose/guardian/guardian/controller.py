@@ -1,12 +1,12 @@
 """The guardian's decisions: guard the champion, canary a candidate, verify every alias change.
 
-`Guardian.tick(now)` is called every EVAL_INTERVAL_S, `follow_up(now)` every
-FOLLOW_UP_INTERVAL_S in between (so a slow analysis cadence does not slow the
-verification of a rollback down). tick reads the manifest,
-judges the windows of the versions in play and writes alias changes; it keeps
-no state the manifest does not also hold except what it has seen (which
-versions proved good, the running canary), so a restarted guardian picks a
-canary up again from the `candidate` alias.
+`Guardian.tick(now)` is called every EVAL_INTERVAL_S: it reads the manifest,
+judges the windows of the versions in play and writes alias changes.
+`follow_up(now)` runs every FOLLOW_UP_INTERVAL_S in between, so a slow analysis
+cadence does not slow down verifying a rollback or retrying a refused write.
+Beyond the manifest it keeps only what it has seen (versions proven good, the
+running canary): a restarted guardian picks a canary up again from the
+`candidate` alias and restores weights a killed one left shifted.
 """
 
 from __future__ import annotations
