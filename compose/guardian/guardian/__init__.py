@@ -1,0 +1,1 @@
+"""Rollout guardian: guards the champion model alias and canaries candidates (see config.py)."""
