@@ -124,7 +124,7 @@ def run_profile(args: argparse.Namespace, profile: str, trials: int) -> list[dic
     try:
         ReferenceTarget(settings).bring_up(stack, progress=False, timeout_s=240)
         for number in range(1, trials + 1):
-            result = trial(stack, fixtures / "models", profile, phase)
+            result = trial(stack, settings.registry_dir, profile, phase)
             shown = (
                 "not rolled back"
                 if result is None

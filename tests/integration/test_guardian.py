@@ -51,7 +51,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 def registry(stack: Stack) -> Path:
-    return stack.settings.fixtures_dir / "models"
+    return stack.settings.registry_dir
 
 
 def set_aliases(stack: Stack, **aliases: str | None) -> None:
