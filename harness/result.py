@@ -183,6 +183,11 @@ class RequestTotals(_Model):
     locust: int
 
 
+class ModelFacts(_Model):
+    registry: str
+    served_by: list[str]
+
+
 class TargetFacts(_Model):
     """Which system was tested: the target's name and kind, and the compose file it ran (by sha256)."""
 
@@ -192,6 +197,8 @@ class TargetFacts(_Model):
     compose_file: str
     compose_sha256: str | None = None
     attach: bool = False
+    models: dict[str, ModelFacts] = {}
+    """The models it declares: where their registry is and which services serve them."""
 
 
 class RunResult(_Model):

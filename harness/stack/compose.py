@@ -190,7 +190,8 @@ class ComposeStack(Stack):
         on every engine (20.10 refuses -1 and ignores 0), so it becomes the machine's whole memory, with
         unlimited swap: no limit in effect."""
         total = psutil.virtual_memory().total
-        self._act(service, "update", cpu_quota=-1, mem_limit=total, memswap_limit=-1)
+        self._act(service, "update", cpu_quota=-1, memswap_limit=-1)  # swap first: cgroup v1 keeps memory <= memsw
+        self._act(service, "update", mem_limit=total, memswap_limit=-1)
 
     # helpers
 

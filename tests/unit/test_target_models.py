@@ -157,3 +157,13 @@ def test_heal_models_undoes_faults_left_in_the_targets_registries(tmp_path: Path
     CorruptArtifact(registry, "champion", "truncate").inject()
     assert len(target.heal_models()) == 1
     assert registry.manifest_bytes() == manifest
+
+
+def test_the_facts_a_run_records_fit_its_result() -> None:
+    """result.json's target facts are validated: every key a target reports must have a field there."""
+    from harness.result import TargetFacts
+    from harness.stack import StackSettings
+    from harness.targets import resolve_target
+
+    facts = TargetFacts(**resolve_target(None, StackSettings()).facts())
+    assert facts.models["digits"].served_by == ["model-a", "model-b", "model-fallback"]
