@@ -71,9 +71,11 @@ class Observation:
     observation_end: float
     locust_stats: dict[str, Any]
     missing_writes: set[str] | None
+    """Acknowledged request ids not in the store after recovery; None when it could not be read back."""
     store_unread: str
     """Why the store could not be read back, when it could not."""
-    """Acknowledged request ids not in the store after recovery; None when it could not be read back."""
+    rollout_events: list[dict[str, Any]] | None
+    """The rollout controllers' decisions, read while the stack is still up; None when none reported."""
 
 
 @contextmanager
@@ -233,6 +235,7 @@ class ScenarioRun:
             locust_stats=load.locust_stats(),
             missing_writes=missing,
             store_unread=unread,
+            rollout_events=self.target.rollout_events(),
         )
 
     def _entry(self) -> EntryPoint:
@@ -316,10 +319,9 @@ class ScenarioRun:
         losses = self._lost_acks(observation, windows)
         shares = [None] * len(windows) if losses is None else losses.faults
         following = scoring.next_faults(windows)
-        events = self.target.rollout_events()
         scores = scoring.mutual_overlaps(
             [
-                _with_checks(self._score_fault(observation, *fault, events), timeline)
+                _with_checks(self._score_fault(observation, *fault), timeline)
                 for fault in zip(windows, shares, following, strict=True)
             ]
         )
@@ -367,7 +369,6 @@ class ScenarioRun:
         window: FaultWindow,
         losses: scoring.FaultLosses | None,
         next_window: FaultWindow | None,
-        events: list[dict[str, Any]] | None,
     ) -> FaultScore:
         return scoring.score_fault(
             observation.records,
@@ -380,7 +381,7 @@ class ScenarioRun:
             losses=losses,
             next_fault=next_window,
             not_measured=self._not_measured(observation, window),
-            rollout_events=events,
+            rollout_events=observation.rollout_events,
         )
 
 

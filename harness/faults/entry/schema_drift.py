@@ -79,7 +79,7 @@ class SchemaDrift:
         return found
 
     def _send(self, bodies: list[object]) -> None:
-        pairs = itertools.cycle(itertools.product(self.kinds, bodies))
+        pairs = itertools.cycle([(kind, body) for body in bodies for kind in self.kinds])  # every kind in turn
         interval, next_at = 1.0 / self.rate, time.monotonic()
         with httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
             while not self._stop.is_set():
