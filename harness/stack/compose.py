@@ -187,11 +187,11 @@ class ComposeStack(Stack):
 
     def unlimit(self, service: str) -> None:
         """The CPU quota back to -1 (unlimited). A memory limit cannot be removed from a running container
-        on every engine (20.10 refuses -1 and ignores 0), so it becomes the machine's whole memory, with
-        unlimited swap: no limit in effect."""
+        on every engine (20.10 refuses -1 and ignores 0), so it becomes the machine's whole memory: no
+        limit in effect. Swap is raised first, as cgroup v1 refuses memory above memory+swap."""
         total = psutil.virtual_memory().total
-        self._act(service, "update", cpu_quota=-1, memswap_limit=-1)  # swap first: cgroup v1 keeps memory <= memsw
-        self._act(service, "update", mem_limit=total, memswap_limit=-1)
+        self._act(service, "update", cpu_quota=-1, memswap_limit=2 * total)
+        self._act(service, "update", mem_limit=total, memswap_limit=2 * total)
 
     # helpers
 
