@@ -1,6 +1,7 @@
-"""Every shipped scenario passes on both backends, and shows the failover it is about.
+"""Every shipped scenario passes, and shows the failure it is about.
 
-replica-kill has its own, more detailed test in test_run_end_to_end.py.
+Each runs once, on one backend (spread across the two, so that both see failover and ML faults);
+replica-kill has its own, more detailed tests on both in test_run_end_to_end.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,23 @@ from tests.conftest import REPO, docker_available, local_binaries_available, req
 
 pytestmark = pytest.mark.integration
 PROJECT = "failover-test-shipped"
-SCENARIOS = ["ci/model-partition", "replica-pause", "model-latency-spike", "all-replicas-down", "store-primary-kill"]
+FAILOVER = {
+    "ci/model-partition": "compose",
+    "replica-pause": "local",
+    "model-latency-spike": "compose",
+    "all-replicas-down": "local",
+    "store-primary-kill": "compose",
+}
+ML = {
+    "ml/corrupted-artifact": "local",
+    "ml/crash-on-load": "compose",
+    "ml/schema-drift": "local",
+    "ml/bad-model-push": "compose",
+    "ml/canary-rollback": "local",
+    "ml/slow-model": "local",
+    "ml/registry-down-during-rollback": "compose",
+}
+CHAMPION, PREVIOUS = "v2", "v1"
 
 
 def _run(scenario: str, backend: str, reports: Path, capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], Path]:
@@ -32,9 +49,13 @@ def _run(scenario: str, backend: str, reports: Path, capsys: pytest.CaptureFixtu
     return result, run_dir
 
 
-@pytest.mark.parametrize("backend", ["local", "compose"])
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_shipped_scenario_passes_and_the_stack_saw_the_fault(
+def test_every_shipped_scenario_is_run_here() -> None:
+    shipped = {str(path.relative_to(REPO / "scenarios").with_suffix("")) for path in (REPO / "scenarios").rglob("*.yaml")}
+    assert shipped == {*FAILOVER, *ML, "ci/replica-kill"}, "a new scenario needs a line in FAILOVER or ML"
+
+
+@pytest.mark.parametrize(("scenario", "backend"), FAILOVER.items())
+def test_failover_scenario_passes_and_the_stack_saw_the_fault(
     scenario: str, backend: str, isolated_state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     result, run_dir = _run(scenario, backend, tmp_path, capsys)
@@ -66,6 +87,8 @@ def _check_degraded_service(run_dir: Path, result: dict[str, Any]) -> None:
     assert (served["served_by"] == "model-fallback").all()
     assert served["degraded"].all()
     assert set(served["model_version"]) == {"v1"}
+    for each in result["faults"]:
+        assert each["failback_s"] is not None and each["failback_errors"] == 0, "the primary pool took it back"
 
 
 def _check_store_failover(states: pd.DataFrame, result: dict[str, Any]) -> None:
@@ -76,3 +99,47 @@ def _check_store_failover(states: pd.DataFrame, result: dict[str, Any]) -> None:
     assert redis_1 == ["UP", "DOWN", "UP"]
     assert fault["rpo_s"] is not None and fault["rpo_s"] <= 1.0
     assert {slo["name"] for slo in fault["slos"]} >= {"rto", "rpo"}
+
+
+@pytest.mark.parametrize(("scenario", "backend"), ML.items())
+def test_ml_scenario_passes_and_shows_what_was_served(
+    scenario: str, backend: str, isolated_state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result, run_dir = _run(scenario, backend, tmp_path, capsys)
+    assert result["verdict"] == "pass" and result["steady_state_ok"]
+    served = pd.read_parquet(run_dir / "requests.parquet")
+    served = served[served["ok"]]
+    replicas = served[served["served_by"].isin(["model-a", "model-b"])]
+    name = scenario.removeprefix("ml/")
+    if name in ("corrupted-artifact", "crash-on-load", "schema-drift"):
+        assert set(replicas["model_version"]) == {CHAMPION}, "a bad version was never served"
+        assert result["requests"]["failed"] == 0
+    if name == "schema-drift":
+        _check_malformed_rejected(run_dir, result)
+    if name in ("bad-model-push", "slow-model", "registry-down-during-rollback", "canary-rollback"):
+        _check_rolled_back(result, replicas, canary=name == "canary-rollback")
+
+
+def _check_malformed_rejected(run_dir: Path, result: dict[str, Any]) -> None:
+    """Every kind of malformed request was sent, and each got a 4xx."""
+    (check,) = [slo for slo in result["faults"][0]["slos"] if slo["name"] == "malformed_rejected"]
+    assert check["measured"] == 1.0
+    journal = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    (findings,) = [entry["findings"] for entry in journal if entry["event"] == "fault-findings"]
+    assert len(findings) == 8 and all(set(outcomes) == {"4xx"} for outcomes in findings.values()), findings
+
+
+def _check_rolled_back(result: dict[str, Any], replicas: pd.DataFrame, canary: bool) -> None:
+    """The pushed version was served, the guardian's detect, decide and rollback are on record, and every
+    replica ended on the champion again (only model-b for a canary)."""
+    fault = result["faults"][0]
+    phases = {phase["kind"]: phase["at_s"] for phase in fault["quality"]["phases"]}
+    assert all(phases[kind] is not None for kind in ("detect", "decide", "rollback", "verified")), phases
+    assert phases["detect"] <= phases["decide"] <= phases["rollback"] <= phases["verified"]
+    pushed = set(replicas["model_version"]) - {CHAMPION}
+    assert len(pushed) == 1, f"one pushed version served, got {pushed}"
+    (bad,) = pushed
+    servers = set(replicas[replicas["model_version"] == bad]["served_by"])
+    assert servers == ({"model-b"} if canary else {"model-a", "model-b"})
+    last = replicas.sort_values("sent_at").groupby("served_by")["model_version"].last()
+    assert set(last) == {CHAMPION}, f"every replica ends on the champion: {dict(last)}"

@@ -175,6 +175,16 @@ def test_push_version_records_the_artifacts_true_accuracy(registry: FileRegistry
     assert tree(registry.root) == before
 
 
+def test_a_push_to_a_new_alias_creates_it_and_its_revert_removes_it(registry: FileRegistry) -> None:
+    """A candidate for a canary: the alias does not exist before the push."""
+    before = tree(registry.root)
+    fault = PushVersion(registry, "candidate", FaultyLibrary(make_faulty(registry.root.parent / "faulty")), "degraded")
+    fault.inject()
+    assert registry.aliases()["candidate"] == "v3" and registry.aliases()["champion"] == "v2"
+    fault.revert()
+    assert tree(registry.root) == before
+
+
 def test_push_of_an_artifact_without_accuracy_records_none(registry: FileRegistry) -> None:
     library = FaultyLibrary(make_faulty(registry.root.parent / "faulty"))
     PushVersion(registry, "champion", library, "crash-on-load").inject()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -32,7 +32,7 @@ class PushVersion:
 
     def inject(self) -> None:
         artifact = self.library.get(self.faulty_name)
-        _, entry, _ = source(self.registry, self.alias)
+        entry = self._like()
         data = artifact.file.read_bytes()
         version = self.registry.next_version()
         record = undo.begin_push(self.registry, self.alias, version)
@@ -46,6 +46,12 @@ class PushVersion:
         )
         self.registry.set_alias(self.alias, version)
         undo.finish(self.registry, record)
+
+    def _like(self) -> dict[str, Any]:
+        """The manifest entry the new version imitates (format, file name): the alias's version, or, for
+        an alias that does not exist yet (a first `candidate`), the champion's."""
+        aliases = self.registry.aliases()
+        return source(self.registry, self.alias if self.alias in aliases else "champion")[1]
 
     def revert(self) -> None:
         revert_alias(self.registry, self.alias)
