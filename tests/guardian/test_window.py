@@ -99,3 +99,15 @@ def test_a_503_counts_for_no_version_but_shows_as_the_replicas_latest() -> None:
     windows.add(Sample(3.0, "model-a", "v2", False, False, 0.01, 500))
     assert [s.status for s in windows.samples("v2", now=3.0)] == [200, 500]
     assert windows.latest()["model-a"].t == 3.0
+
+
+def test_an_unanswered_probe_counts_against_the_version_the_alias_now_names() -> None:
+    """A version too slow to answer at all (the slow-model push) must not hide behind the last one that
+    did: its timeouts are its own, not the trusted champion's before it."""
+    windows = SampleWindows(window_s=60, window_samples=100)
+    windows.add(Sample(1.0, "model-a", "v2", True, True, 0.01))
+    windows.add(Sample(2.0, "model-a", None, False, False, 1.0))
+    windows.expect({"model-a": "v4"})
+    windows.add(Sample(3.0, "model-a", None, False, False, 1.0))
+    assert [s.t for s in windows.samples("v2", now=4.0)] == [1.0, 2.0]
+    assert [s.t for s in windows.samples("v4", now=4.0)] == [3.0]

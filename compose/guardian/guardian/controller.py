@@ -97,6 +97,7 @@ class Guardian:
         manifest = self._read()
         if manifest is None:
             return
+        self.windows.expect(self._expected_versions(manifest))
         if self.canary is None:
             self.shifter.retry()
         self._guard_champion(manifest, now)
@@ -125,6 +126,15 @@ class Guardian:
         return manifest
 
     # -- the champion -------------------------------------------------------------------------------
+
+    def _expected_versions(self, manifest: Manifest) -> dict[str, str]:
+        """Replica -> the version its alias names: the canary on the canary replica while one is set, else
+        the champion."""
+        expected = {replica: version for replica in self.champion_replicas(manifest) if (version := manifest.alias("champion"))}
+        canary = manifest.alias("canary")
+        if canary:
+            expected[self.settings.canary_replica] = canary
+        return expected
 
     def champion_replicas(self, manifest: Manifest) -> set[str]:
         """Replicas serving the champion: all, except the canary replica while a canary is set."""

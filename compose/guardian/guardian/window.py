@@ -157,8 +157,9 @@ def _rounded(value: object) -> object:
 class SampleWindows:
     """Thread-safe sliding windows of samples, one per version, plus each replica's latest answer.
 
-    A probe nothing answered counts against the version its replica served last (a version that
-    crashes its server is bad); a 503 counts for no version.
+    A probe nothing answered counts against the version its replica should serve now (`expect`: the
+    alias it follows; a version too slow to answer, or that crashes its server, is bad), else the one it
+    served last; a 503 counts for no version.
     """
 
     def __init__(self, window_s: float, window_samples: int) -> None:
@@ -167,14 +168,20 @@ class SampleWindows:
         self._lock = threading.Lock()
         self._by_version: dict[str, deque[Sample]] = {}
         self._unattributed: dict[str, str] = {}
+        self._expected: dict[str, str] = {}
         self._latest: dict[str, Sample] = {}
+
+    def expect(self, versions: dict[str, str]) -> None:
+        """Replica -> the version its alias names now (what an unanswered probe is held against)."""
+        with self._lock:
+            self._expected = dict(versions)
 
     def add(self, sample: Sample) -> None:
         with self._lock:
             self._latest[sample.replica] = sample
             if sample.unavailable:
                 return
-            version = sample.version or self._unattributed.get(sample.replica)
+            version = sample.version or self._expected.get(sample.replica) or self._unattributed.get(sample.replica)
             if sample.version:
                 self._unattributed[sample.replica] = sample.version
             if version is None:
