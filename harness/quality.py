@@ -163,15 +163,16 @@ def _last_of(moments: Mapping[str, float | None], injected_at: float) -> float |
 
 def parse_events(events: Sequence[Mapping[str, Any]]) -> list[RolloutEvent]:
     """Rollout events as dicts `{"t": epoch_s, "kind": ..., "version": str, "evidence": {...}}`,
-    checked and sorted by time; a bad one is a ValueError naming its position and field."""
+    checked and sorted by time; a bad one is a ValueError naming its position and field. Kinds other
+    than EVENT_KINDS (a controller's own, such as the guardian's `canary`) are skipped."""
     parsed = []
     for position, event in enumerate(events):
         where = f"rollout event {position} ({dict(event)!r})"
         t, kind = event.get("t"), event.get("kind")
+        if kind not in EVENT_KINDS:
+            continue
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t):
             raise ValueError(f"{where}: 't' must be a time in epoch seconds")
-        if kind not in EVENT_KINDS:
-            raise ValueError(f"{where}: 'kind' must be one of {', '.join(EVENT_KINDS)}")
         evidence = event.get("evidence") or {}
         if not isinstance(evidence, Mapping):
             raise ValueError(f"{where}: 'evidence' must be a mapping")

@@ -368,13 +368,17 @@ def test_degraded_share_without_any_answer_is_not_measured() -> None:
     ("event", "field"),
     [
         ({"kind": "detect"}, "'t'"),
-        ({"t": INJECT, "kind": "rolled"}, "'kind'"),
         ({"t": INJECT, "kind": "detect", "evidence": 3}, "'evidence'"),
     ],
 )
 def test_a_malformed_rollout_event_names_its_position_and_field(event: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=f"rollout event 1 .*: {field}"):
         score(timeline(), events=[EVENTS[0], event])
+
+
+def test_a_controllers_own_event_kinds_are_skipped() -> None:
+    own = [{"t": INJECT, "kind": "registry_unavailable", "version": "v4"}, {"t": INJECT, "kind": "canary"}]
+    assert score(timeline(), events=[*own, *EVENTS]).quality.phases == score(timeline(), events=EVENTS).quality.phases
 
 
 # Two faults
