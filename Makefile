@@ -44,6 +44,9 @@ bench: setup
 	$(PYTHON) tests/benchmarks/locust_bench.py
 	$(PYTHON) tests/benchmarks/run_bench.py
 	$(PYTHON) tests/benchmarks/live_check_bench.py
+	$(PYTHON) tests/benchmarks/model_server_bench.py
+	$(PYTHON) tests/benchmarks/inject_bench.py
+	$(PYTHON) tests/benchmarks/rollback_bench.py --flagger-trials 1
 
 clean:
 	rm -rf $(VENV) .tools compose/image/.build
