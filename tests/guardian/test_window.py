@@ -111,3 +111,10 @@ def test_an_unanswered_probe_counts_against_the_version_the_alias_now_names() ->
     windows.add(Sample(3.0, "model-a", None, False, False, 1.0))
     assert [s.t for s in windows.samples("v2", now=4.0)] == [1.0, 2.0]
     assert [s.t for s in windows.samples("v4", now=4.0)] == [3.0]
+
+
+def test_a_replica_that_never_answered_yet_is_starting_not_evidence() -> None:
+    windows = SampleWindows(window_s=60, window_samples=100)
+    windows.expect({"model-a": "v2"})
+    windows.add(Sample(1.0, "model-a", None, False, False, 1.0))
+    assert windows.samples("v2", now=2.0) == []

@@ -159,7 +159,7 @@ class SampleWindows:
 
     A probe nothing answered counts against the version its replica should serve now (`expect`: the
     alias it follows; a version too slow to answer, or that crashes its server, is bad), else the one it
-    served last; a 503 counts for no version.
+    served last; before the replica's first answer (it is starting) and for a 503, against none.
     """
 
     def __init__(self, window_s: float, window_samples: int) -> None:
@@ -181,13 +181,19 @@ class SampleWindows:
             self._latest[sample.replica] = sample
             if sample.unavailable:
                 return
-            version = sample.version or self._expected.get(sample.replica) or self._unattributed.get(sample.replica)
+            version = sample.version or self._unanswered_version(sample.replica)
             if sample.version:
                 self._unattributed[sample.replica] = sample.version
             if version is None:
                 return
             window = self._by_version.setdefault(version, deque(maxlen=self._window_samples))
             window.append(sample)
+
+    def _unanswered_version(self, replica: str) -> str | None:
+        """Whom a probe nothing answered counts against: the version the replica's alias names now, else the
+        one it served last; nobody before the replica ever answered (it is still starting)."""
+        last = self._unattributed.get(replica)
+        return None if last is None else self._expected.get(replica, last)
 
     def samples(self, version: str, now: float, replicas: set[str] | None = None, since: float = 0.0) -> list[Sample]:
         """The version's window: its newest samples younger than window_s and taken at or after `since`
