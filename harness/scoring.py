@@ -233,7 +233,7 @@ def score_fault(
     p50, p95, p99 = stats.latency
     span_end = observation_end if horizon is None or next_fault is None else next_fault.injected_at
     events = None if rollout_events is None else q.parse_events(rollout_events)
-    spans = (horizon, n_buckets), (window_end, span_end)
+    spans = (horizon, n_buckets), (window_end, span_end, observation_end)
     quality = _quality(records, fault, slos, quality_outages, *spans, missing, events)
     if next_fault is not None and horizon is not None:
         overlaps += _rollback_overlaps(fault, next_fault, quality, missing)
@@ -455,7 +455,10 @@ def _rollback_overlaps(
     fault: FaultWindow, next_fault: FaultWindow, quality: Quality, missing: Mapping[str, str]
 ) -> list[Overlap]:
     """The versions changed, but were not all back when the next fault was injected."""
-    if "rollback" in missing or quality.rollback_verified_s is not None:
+    if "rollback" in missing:
+        return []
+    verified = quality.rollback_verified_s
+    if verified is not None and fault.injected_at + verified < next_fault.injected_at:
         return []
     reason = f"the rollback after {_name(fault)} was not verified when {_name(next_fault)} was injected"
     return [_overlap(next_fault, reason)]
@@ -527,14 +530,16 @@ def _quality(
     slos: SLOs,
     judged: _QualityOutages | None,
     buckets: tuple[int | None, int],
-    ends: tuple[float, float],
+    ends: tuple[float, float, float],
     missing: dict[str, str],
     events: list[q.RolloutEvent] | None,
 ) -> Quality:
     """The quality figures of `harness/quality.py`; records in `missing` why any is None.
 
-    `buckets`: (horizon, whole buckets observed); `ends`: (the fault window's end, the span's end)."""
-    window_end, span_end = ends
+    `buckets`: (horizon, whole buckets observed); `ends`: (the fault window's end, the span's end, the
+    observation's end). A rollout this fault started and the next fault's injection interrupted (versions
+    changed, not yet back) is followed to the end of the observation: both faults are overlapping."""
+    window_end, span_end, observation_end = ends
     figures: dict[str, Any] = {}
     if judged is not None:
         end = _quality_span(judged.outages, slos.bucket, *buckets)
@@ -546,6 +551,9 @@ def _quality(
         if figures["degraded_share"] is None:
             missing["degraded_share"] = "no request was answered in the fault window"
     versions = q.version_timing(records, fault.injected_at, span_end)
+    if versions.changed_s is not None and versions.restored_s is None and span_end < observation_end:
+        span_end = observation_end
+        versions = q.version_timing(records, fault.injected_at, span_end)
     versions_why = missing.get("versions") or (None if versions.why_not == q.NOT_CHANGED else versions.why_not)
     if versions_why:
         missing.setdefault("versions", versions_why)
