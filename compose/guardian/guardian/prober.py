@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from .window import Sample
 
 log = logging.getLogger(__name__)
 N_FEATURES = 64
+MAX_IN_FLIGHT = 16
+"""Probes of one replica outstanding at once: rate x probe timeout (10/s x 1 s), with room to spare."""
 
 
 class GoldenFileError(Exception):
@@ -80,7 +83,11 @@ def probe_once(connection: http.client.HTTPConnection, replica: str, golden: Gol
 
 
 class ReplicaProber(threading.Thread):
-    """Probes one replica at `rate` per second, in a shuffled cycle over the golden requests."""
+    """Probes one replica at `rate` per second, in a shuffled cycle over the golden requests.
+
+    Open loop: each probe leaves on schedule whether or not the earlier ones came back (up to
+    `MAX_IN_FLIGHT`), so a replica too slow to answer is still sampled at the rate, not once per timeout.
+    """
 
     def __init__(
         self,
@@ -98,21 +105,33 @@ class ReplicaProber(threading.Thread):
         self._interval = 1.0 / rate
         self._timeout_s = timeout_s
         self._sink = sink
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
+        self._local = threading.local()
+        self._connections: list[http.client.HTTPConnection] = []
 
     def run(self) -> None:
-        connection = http.client.HTTPConnection(self._address.host, self._address.port, timeout=self._timeout_s)
         order = list(range(len(self._golden)))
         shuffle = random.Random(self._replica)
         next_at = time.monotonic()
-        while not self._stop.is_set():
-            shuffle.shuffle(order)
-            for index in order:
-                self._sink(probe_once(connection, self._replica, self._golden[index]))
-                next_at = max(next_at + self._interval, time.monotonic())
-                if self._stop.wait(max(0.0, next_at - time.monotonic())):
-                    break
-        connection.close()
+        with ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix=f"probe-{self._replica}") as pool:
+            while not self._stopping.is_set():
+                shuffle.shuffle(order)
+                for index in order:
+                    pool.submit(self._probe, self._golden[index])
+                    next_at = max(next_at + self._interval, time.monotonic())
+                    if self._stopping.wait(max(0.0, next_at - time.monotonic())):
+                        break
+            for connection in self._connections:
+                connection.close()
+
+    def _probe(self, golden: Golden) -> None:
+        """On this worker thread's own keep-alive connection (http.client's are not thread-safe)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._address.host, self._address.port, timeout=self._timeout_s)
+            self._local.connection = connection
+            self._connections.append(connection)
+        self._sink(probe_once(connection, self._replica, golden))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
