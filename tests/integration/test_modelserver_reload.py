@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -201,3 +202,30 @@ def test_a_chunked_huge_body_is_413(server: Server) -> None:
     chunks = (b"0, " * 10_000 for _ in range(10))
     response = httpx.post(f"{server.url}/predict", content=chunks)
     assert response.status_code == 413 and "limit" in response.json()["reason"]
+
+
+def test_an_overloaded_server_sheds_fast_and_recovers_at_once_after_a_swap(
+    stack: RedisStack, registry: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A slow model under more load than it can serve: requests beyond the slots get a quick 503 (the
+    gateway retries elsewhere) instead of a queue nobody waits for; once the fast model is back, the
+    next request is served by it at once, not behind a backlog of slow ones."""
+    server = start_server(
+        tmp_path, stack, request, REGISTRY_DIR=str(registry), RELOAD_INTERVAL="0.05", MAX_INFERENCES="1", QUEUE_WAIT="0.2"
+    )
+    wait_ready(server)
+    push(registry, "v4", (FAULTY / "slow.onnx").read_bytes(), 0.98)
+    set_alias(registry, "champion", "v4")
+    wait_for(lambda: served(server) == "v4", READY_TIMEOUT, "the slow model served")
+
+    def post(_: int) -> httpx.Response:
+        return httpx.post(f"{server.url}/predict", json={"features": FEATURES}, timeout=10)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(post, range(12)))
+    shed = [a for a in answers if a.status_code == 503]
+    assert shed and all(a.json()["error"] == "overloaded" for a in shed)
+    assert any(a.status_code == 200 for a in answers)
+    set_alias(registry, "champion", "v2")
+    wait_for(lambda: served(server) == "v2", READY_TIMEOUT, "the fast model back")
+    assert post(0).headers["x-model-version"] == "v2"

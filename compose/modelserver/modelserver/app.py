@@ -92,6 +92,7 @@ class Server:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = ServerMetrics()
+        self.inference_slots = asyncio.Semaphore(settings.max_inferences)
         self.store = PredictionStore(
             settings.sentinels, settings.sentinel_master, settings.redis_routes, settings.store_timeout
         )
@@ -171,6 +172,18 @@ class Server:
             body = parse_predict(await read_body(request, self.settings.max_body_bytes))
         except BadRequest as exc:
             return JSONResponse({"error": "bad request", "reason": str(exc)}, status_code=exc.status)
+        try:
+            await asyncio.wait_for(self.inference_slots.acquire(), self.settings.queue_wait)
+        except TimeoutError:
+            self.metrics.shed.inc()
+            why = f"no inference slot within {self.settings.queue_wait:g}s ({self.settings.max_inferences} busy)"
+            return JSONResponse({"error": "overloaded", "reason": why}, status_code=503)
+        try:
+            return await self._predict(body, request)
+        finally:
+            self.inference_slots.release()
+
+    async def _predict(self, body: PredictRequest, request: Request) -> JSONResponse:
         loaded = self.reloader.current  # this request finishes on this model, whatever a swap does meanwhile
         if loaded is None:
             return JSONResponse({"error": "not ready", "reason": self.model_error}, status_code=503)

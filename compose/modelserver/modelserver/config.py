@@ -12,6 +12,10 @@ Serving:
   VALIDATION_FILE       required  labeled jsonl used by the start-up self-check
   SELF_CHECK_TOLERANCE  0.02      max |validation accuracy - manifest accuracy|
   MAX_BODY_BYTES        65536     larger /predict bodies are refused with 413
+  MAX_INFERENCES        4         inferences running at once; the others wait for a slot
+  QUEUE_WAIT            0.5       seconds a request may wait for a slot before a 503 (load shed:
+                                  an overloaded server answers fast and the gateway retries
+                                  elsewhere, instead of queueing work nobody waits for any more)
 
 Prediction store (Redis primary found through Sentinel):
   SENTINELS             required  host:port,host:port,... asked in turn for the primary
@@ -60,6 +64,8 @@ class Settings:
     validation_file: Path
     self_check_tolerance: float
     max_body_bytes: int
+    max_inferences: int
+    queue_wait: float
     sentinels: tuple[Address, ...]
     sentinel_master: str
     redis_routes: Mapping[Address, Address]
@@ -78,6 +84,8 @@ class Settings:
             validation_file=Path(reader.text("VALIDATION_FILE")),
             self_check_tolerance=reader.parsed("SELF_CHECK_TOLERANCE", "0.02", parse_non_negative),
             max_body_bytes=int(reader.parsed("MAX_BODY_BYTES", "65536", parse_positive)),
+            max_inferences=int(reader.parsed("MAX_INFERENCES", "4", parse_positive)),
+            queue_wait=reader.parsed("QUEUE_WAIT", "0.5", parse_positive),
             sentinels=reader.parsed("SENTINELS", None, parse_address_list),
             sentinel_master=reader.text("SENTINEL_MASTER", "predictions"),
             redis_routes=reader.parsed("REDIS_ROUTES", "", parse_routes),

@@ -43,6 +43,11 @@ class ServerMetrics:
             "Predictions refused with 500 because the model's scores were NaN or infinite",
             registry=self.registry,
         )
+        self.shed = Counter(
+            "modelserver_shed_requests",
+            "Predictions refused with 503 because no inference slot freed within QUEUE_WAIT",
+            registry=self.registry,
+        )
         self.model_info = Info("modelserver_model", "The model this server serves", registry=self.registry)
 
     def count_reload(self, outcome: str) -> None:
