@@ -118,3 +118,10 @@ def test_a_replica_that_never_answered_yet_is_starting_not_evidence() -> None:
     windows.expect({"model-a": "v2"})
     windows.add(Sample(1.0, "model-a", None, False, False, 1.0))
     assert windows.samples("v2", now=2.0) == []
+
+
+def test_a_shed_503_is_evidence_against_the_version_other_503s_are_not() -> None:
+    windows = SampleWindows(window_s=60, window_samples=100)
+    windows.add(Sample(1.0, "model-a", "v4", False, False, 0.5, status=503, shed=True))
+    windows.add(Sample(2.0, "model-a", "v4", False, False, 0.01, status=503))
+    assert [s.t for s in windows.samples("v4", now=3.0)] == [1.0]

@@ -61,7 +61,7 @@ def load_golden(path: Path) -> list[Golden]:
 def probe_once(connection: http.client.HTTPConnection, replica: str, golden: Golden) -> Sample:
     """POST one golden request; any failure is a sample with ok=False, never an exception."""
     started = time.monotonic()
-    version, status = None, None
+    version, status, shed = None, None, False
     try:
         connection.request(
             "POST",
@@ -73,13 +73,15 @@ def probe_once(connection: http.client.HTTPConnection, replica: str, golden: Gol
         payload = response.read()
         status = response.status
         version = response.getheader("X-Model-Version")
-        prediction = json.loads(payload).get("prediction") if response.status == 200 else None
+        answer = json.loads(payload) if payload else {}
+        prediction = answer.get("prediction") if response.status == 200 else None
+        shed = response.status == 503 and answer.get("error") == "overloaded"
         ok = isinstance(prediction, int)
     except (OSError, http.client.HTTPException, ValueError, AttributeError):
         connection.close()
         ok, prediction = False, None
     latency = time.monotonic() - started
-    return Sample(time.time(), replica, version, ok, ok and prediction == golden.label, latency, status)
+    return Sample(time.time(), replica, version, ok, ok and prediction == golden.label, latency, status, shed)
 
 
 class ReplicaProber(threading.Thread):

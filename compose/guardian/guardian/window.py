@@ -24,11 +24,15 @@ class Sample:
     latency_s: float
     status: int | None = None
     """HTTP status; None when nothing answered."""
+    shed: bool = False
+    """A 503 because the replica was overloaded (the model server's load shedding): evidence against
+    the version it serves, unlike other 503s."""
 
     @property
     def unavailable(self) -> bool:
-        """A 503: the replica cannot serve right now (loading, store down), which says nothing about a version."""
-        return self.status == 503
+        """A 503: the replica cannot serve right now (loading, store down), which says nothing about a version;
+        except when it shed the request because the version it serves cannot keep up."""
+        return self.status == 503 and not self.shed
 
 
 @dataclass(frozen=True)
