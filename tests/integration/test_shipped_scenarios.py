@@ -116,8 +116,11 @@ def test_ml_scenario_passes_and_shows_what_was_served(
         assert result["requests"]["failed"] == 0
     if name == "schema-drift":
         _check_malformed_rejected(run_dir, result)
-    if name in ("bad-model-push", "slow-model", "registry-down-during-rollback", "canary-rollback"):
+    if name in ("bad-model-push", "registry-down-during-rollback", "canary-rollback"):
         _check_rolled_back(result, replicas, canary=name == "canary-rollback")
+    if name == "slow-model":
+        phases = {phase["kind"]: phase["at_s"] for phase in result["faults"][0]["quality"]["phases"]}
+        assert all(phases[kind] is not None for kind in ("detect", "decide", "rollback")), phases
 
 
 def _check_malformed_rejected(run_dir: Path, result: dict[str, Any]) -> None:
