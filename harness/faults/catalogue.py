@@ -10,42 +10,32 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
 
-from harness.faults.base import (
-    Fault,
-    FaultContext,
-    FaultParams,
-    fault_type,
-    fault_types,
-)
+from harness.faults.base import Fault, FaultContext, FaultParams, fault_type, fault_types
+# Registration: one line per type, in the order of the docs and of error messages.
+# isort: off
+from harness.faults.service import kill  # noqa: F401
+from harness.faults.service import stop  # noqa: F401
+from harness.faults.service import pause  # noqa: F401
+from harness.faults.service import restart  # noqa: F401
+from harness.faults.service import signal_service  # noqa: F401  (signal)
+from harness.faults.service import crash_loop  # noqa: F401
+from harness.faults.service import disconnect  # noqa: F401
+from harness.faults.service import squeeze  # noqa: F401  (cpu_throttle, memory_squeeze)
+from harness.faults.service import zone_loss  # noqa: F401
+from harness.faults.hop import latency  # noqa: F401
+from harness.faults.hop import timeout  # noqa: F401
+from harness.faults.hop import partition  # noqa: F401
+from harness.faults.hop import bandwidth  # noqa: F401
+from harness.faults.hop import slow_close  # noqa: F401
+from harness.faults.hop import reset_peer  # noqa: F401
+from harness.faults.hop import slicer  # noqa: F401
+from harness.faults.hop import limit_data  # noqa: F401
+from harness.faults.model import push_version  # noqa: F401
+from harness.faults.model import corrupt_artifact  # noqa: F401
+from harness.faults.model import partial_copy  # noqa: F401
+from harness.faults.model import registry_down  # noqa: F401
 from harness.faults.entry import schema_drift  # noqa: F401
-from harness.faults.hop import (
-    bandwidth,  # noqa: F401
-    latency,  # noqa: F401
-    limit_data,  # noqa: F401
-    partition,  # noqa: F401
-    reset_peer,  # noqa: F401
-    slicer,  # noqa: F401
-    slow_close,  # noqa: F401
-    timeout,  # noqa: F401
-)
-from harness.faults.model import (
-    corrupt_artifact,  # noqa: F401
-    partial_copy,  # noqa: F401
-    push_version,  # noqa: F401
-    registry_down,  # noqa: F401
-)
-
-# Registration, one line per type; the order here is the order of the docs and of error messages.
-from harness.faults.service import (
-    crash_loop,  # noqa: F401
-    disconnect,  # noqa: F401
-    kill,  # noqa: F401, I001
-    pause,  # noqa: F401
-    restart,  # noqa: F401
-    squeeze,  # noqa: F401  (cpu_throttle, memory_squeeze)
-    stop,  # noqa: F401
-    zone_loss,  # noqa: F401
-)
+# isort: on
 
 FaultSpec = Annotated[Union[tuple(kind.params for kind in fault_types())], Field(discriminator="action")]  # noqa: UP007
 _SPEC = TypeAdapter(FaultSpec)

@@ -162,6 +162,10 @@ class Stack(ABC):
     def unpause(self, service: str) -> None:
         """Resume a paused service."""
 
+    @abstractmethod
+    def signal(self, service: str, signum: int) -> None:
+        """Send a signal to the service's processes (not a stop: the restart policy still applies)."""
+
     def disconnect(self, service: str) -> None:
         """Take the service off the stack's network (compose only)."""
         from harness.errors import BadInput

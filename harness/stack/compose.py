@@ -175,6 +175,10 @@ class ComposeStack(Stack):
             network = _docker_call(f"find network {name}", self.client.networks.get, name)
             _docker_call(f"reconnect {service} to {name}", network.connect, container, aliases=[service])
 
+    def signal(self, service: str, signum: int) -> None:
+        """`docker kill --signal`: what follows (exit, restart) is the process's doing and the restart policy's."""
+        self._act(service, "kill", signal=signum)
+
     def limit(self, service: str, cpus: float | None = None, memory_bytes: int | None = None) -> None:
         """Docker's limits, changed on the running container: CPU through the CFS quota (so that the
         revert can lift it with -1), memory with swap at the same size (no swap to escape into)."""

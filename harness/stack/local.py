@@ -104,14 +104,19 @@ class LocalStack(Stack):
     def unpause(self, service: str) -> None:
         self._operate("unpause", service)
 
+    def signal(self, service: str, signum: int) -> None:
+        """Send `signum` to the service's process group; what follows (exit, restart) is its own doing
+        and the restart policy's."""
+        self._operate("signal", service, signum=signum)
+
     # internals ---------------------------------------------------------------
-    def _operate(self, op: str, service: str) -> None:
+    def _operate(self, op: str, service: str, **fields: Any) -> None:
         self.spec.service(service)
         if not self._supervisor_alive():
             raise InfrastructureError(
                 f"the local stack '{self.settings.project}' is not up", "start it: failover stack up --backend local"
             )
-        self._request(op, service)
+        self._request(op, service, **fields)
 
     def _start_supervisor(self) -> None:
         if self.run_dir.exists():
@@ -152,12 +157,12 @@ class LocalStack(Stack):
             ref=str(reported["pid"] or ""),
         )
 
-    def _request(self, op: str, service: str | None = None) -> Any:
+    def _request(self, op: str, service: str | None = None, **fields: Any) -> Any:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
                 connection.settimeout(_CONTROL_TIMEOUT_S)
                 connection.connect(str(control_socket(self.run_dir)))
-                connection.sendall(json.dumps({"op": op, "service": service}).encode() + b"\n")
+                connection.sendall(json.dumps({"op": op, "service": service, **fields}).encode() + b"\n")
                 reply = json.loads(connection.makefile("rb").readline() or b"{}")
         except (OSError, ValueError) as error:
             raise InfrastructureError(f"the local supervisor did not answer '{op}': {error}") from error

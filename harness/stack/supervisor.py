@@ -383,6 +383,9 @@ class Supervisor:
             self.shutdown.set()
             self.stopped.wait()
             return None
+        if op == "signal":
+            self._signal(self.children[request["service"]], int(request["signum"]))
+            return None
         operations = {
             "start": self.start,
             "stop": self.stop,

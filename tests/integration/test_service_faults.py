@@ -59,3 +59,26 @@ def test_a_crash_loop_kills_again_and_again_and_its_revert_leaves_it_running(sta
     assert fault.crashes >= 3
     assert "running" in seen and seen - {"running"}, f"model-b was seen {seen}: never down and up again"
     assert {s.name: s.state for s in stack.status()}["model-b"] == "running"
+
+
+def test_a_signal_is_delivered_and_the_restart_policy_decides_what_follows(stack: LocalStack) -> None:
+    """SIGTERM ends the model server; it is not an order to stay down, so the supervisor's restart policy
+    (the compose file's unless-stopped) brings it back as a new process."""
+    before = _pid(stack, "model-b")
+    fault = _fault(stack, action="signal", target="model-b", signal="TERM")
+    fault.inject()  # type: ignore[attr-defined]
+    wait_until(lambda: _pid(stack, "model-b") not in ("", before), "model-b restarted by its restart policy")
+    fault.revert()  # type: ignore[attr-defined]
+    assert {s.name: s.state for s in stack.status()}["model-b"] == "running"
+
+
+def test_zone_loss_takes_down_every_service_of_the_zone_and_only_them(stack: LocalStack) -> None:
+    zones = {"zone-b": ("model-b", "redis-2", "sentinel-2")}
+    context = FaultContext(stack, stack.endpoints().toxiproxy_url, zones=zones)
+    fault = build_fault(parse_fault({"at": 0, "action": "zone_loss", "target": "zone-b"}), context)
+    fault.inject()
+    states = {s.name: s.state for s in stack.status()}
+    assert all(states[name] != "running" for name in zones["zone-b"])
+    assert {name for name, state in states.items() if state != "running"} == set(zones["zone-b"])
+    fault.revert()
+    assert {s.state for s in stack.status()} == {"running"}

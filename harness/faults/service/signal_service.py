@@ -1,0 +1,55 @@
+"""`signal`: any signal sent to a service's processes (SIGTERM, SIGHUP, SIGINT, SIGUSR1, ...). Unlike
+`kill` and `stop`, it is not an order to stay down: if the process dies of it, the stack's restart
+policy decides what happens next, as it would for a crash. The revert starts the service if it is
+still down."""
+
+from __future__ import annotations
+
+import signal as signals
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from harness.faults.base import FaultContext, FaultParams, FaultType, register
+from harness.faults.service import service_state
+from harness.stack import Stack
+
+
+class SignalParams(FaultParams):
+    action: Literal["signal"]
+    signal: str = Field(examples=["SIGTERM"])
+    """A signal name (SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, ...); SIGKILL is `kill`, SIGSTOP `pause`."""
+
+    @field_validator("signal")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        name = name.upper() if name.upper().startswith("SIG") else f"SIG{name.upper()}"
+        if name not in signals.Signals.__members__:
+            known = ", ".join(sorted(s for s in signals.Signals.__members__ if not s.startswith("SIGRT")))
+            raise ValueError(f"'{name}' is not a signal; signals: {known}")
+        return name
+
+
+@dataclass
+class Signal:
+    stack: Stack
+    service: str
+    name: str
+
+    def inject(self) -> None:
+        self.stack.signal(self.service, int(signals.Signals[self.name]))
+
+    def revert(self) -> None:
+        if service_state(self.stack, self.service) != "running":
+            self.stack.start(self.service)
+
+    def describe(self) -> str:
+        return f"{self.name} to {self.service}"
+
+
+def build(params: SignalParams, context: FaultContext) -> Signal:
+    return Signal(context.stack, params.target, params.signal)
+
+
+FAULT = register(FaultType("signal", SignalParams, "service", build, "any signal to the service's processes"))
