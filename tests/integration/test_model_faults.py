@@ -38,8 +38,8 @@ def stack(isolated_state: Path) -> Iterator[LocalStack]:
 
 def _library(folder: Path) -> FaultyLibrary:
     folder.mkdir()
-    shutil.copy(REPO / "fixtures" / "models" / "v3" / "model.json", folder / "degraded.json")
-    index = {"degraded": {"file": "degraded.json", "accuracy": 0.475, "what": "labels of digits 5-9 rotated"}}
+    shutil.copy(REPO / "fixtures" / "models" / "v3" / "model.onnx", folder / "degraded.onnx")
+    index = {"degraded": {"file": "degraded.onnx", "accuracy": 0.475, "what": "labels of digits 5-9 rotated"}}
     (folder / "index.json").write_text(json.dumps(index))
     return FaultyLibrary(folder)
 
@@ -97,7 +97,7 @@ def test_containers_see_the_stacks_registry_its_faults_and_its_outage(isolated_s
         down = RegistryDown(registry)
         down.inject()
         assert _read_in(container, "/registry/manifest.json").strip() == "IsADirectoryError"
-        assert _read_in(container, "/registry/v2/model.json").strip() == "FileNotFoundError"
+        assert _read_in(container, "/registry/v2/model.onnx").strip() == "FileNotFoundError"
         down.revert()
         assert json.loads(_read_in(container, "/registry/manifest.json"))["aliases"]["champion"] == "v4"
     finally:
