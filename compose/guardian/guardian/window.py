@@ -161,9 +161,9 @@ def _rounded(value: object) -> object:
 class SampleWindows:
     """Thread-safe sliding windows of samples, one per version, plus each replica's latest answer.
 
-    A probe nothing answered counts against the version its replica should serve now (`expect`: the
-    alias it follows; a version too slow to answer, or that crashes its server, is bad), else the one it
-    served last; before the replica's first answer (it is starting) and for a 503, against none.
+    A probe nothing answered counts against the version the replica's alias moved to since its last
+    answer (`expect`), and against none otherwise (see `_unanswered_version`); a 503 counts against none
+    unless the replica shed it (overloaded: the version it serves cannot keep up).
     """
 
     def __init__(self, window_s: float, window_samples: int) -> None:
@@ -194,10 +194,12 @@ class SampleWindows:
             window.append(sample)
 
     def _unanswered_version(self, replica: str) -> str | None:
-        """Whom a probe nothing answered counts against: the version the replica's alias names now, else the
-        one it served last; nobody before the replica ever answered (it is still starting)."""
-        last = self._unattributed.get(replica)
-        return None if last is None else self._expected.get(replica, last)
+        """Whom a probe nothing answered counts against: the version the replica's alias moved to since its
+        last answer (a version that cannot answer at all, or crashes its server). Otherwise nobody: a
+        replica killed, paused or cut off while serving a version says nothing about that version, and
+        one that never answered yet is still starting."""
+        last, expected = self._unattributed.get(replica), self._expected.get(replica)
+        return expected if last is not None and expected is not None and expected != last else None
 
     def samples(self, version: str, now: float, replicas: set[str] | None = None, since: float = 0.0) -> list[Sample]:
         """The version's window: its newest samples younger than window_s and taken at or after `since`

@@ -54,6 +54,13 @@ def proxy(url: str, name: str) -> Proxy:
         ) from None
 
 
+def _unit(kind: str, attribute: str) -> str:
+    """The unit Toxiproxy takes an attribute in (as its API documents), for one-line descriptions."""
+    if attribute in ("latency", "jitter", "timeout") or (kind, attribute) == ("slow_close", "delay"):
+        return "ms"
+    return {"rate": "KB/s", "delay": "us"}.get(attribute, "" if attribute == "toxicity" else "B")
+
+
 def ms(seconds: float | None) -> int:
     return round((seconds or 0.0) * 1000)
 
@@ -96,6 +103,6 @@ class Toxic:
             pass  # already gone: reverting is idempotent
 
     def describe(self) -> str:
-        settings = " ".join(f"{key}={value}" for key, value in self.attributes.items())
+        settings = " ".join(f"{key}={value}{_unit(self.kind, key)}" for key, value in self.attributes.items())
         share = f", {self.toxicity:.0%} of connections" if self.toxicity < 1 else ""
         return f"{self.kind} {settings} on {self.hop} ({self.stream}{share})"
