@@ -7,14 +7,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from harness.faults.hop.toxic import toxiproxy_api
 from harness.stack import StackSettings
 from harness.stack.local import LocalStack
-from tests.conftest import REPO
+from tests.conftest import REPO, local_binaries_available, require
 
 PROJECT = "failover-test-cleanup"
 SHORT = "load: {users: 0, probe_rate: 50}\nsteady_state: {warmup: 1s, check: 1s}\nslos: {availability: 50%, bucket: 500ms}\n"
@@ -39,6 +40,18 @@ def journal_entries(reports: Path) -> list[dict[str, Any]]:
 
 def local_stack() -> LocalStack:
     return LocalStack(StackSettings(project=PROJECT))
+
+
+@contextmanager
+def running_local_stack() -> Iterator[LocalStack]:
+    """The reference stack up on the local backend under PROJECT, and down afterwards."""
+    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
+    stack = local_stack()
+    stack.up(progress=False)
+    try:
+        yield stack
+    finally:
+        stack.down()
 
 
 def nothing_injected(stack: LocalStack) -> bool:

@@ -18,21 +18,21 @@ from harness.adhoc import active_faults
 from harness.cli import main
 from harness.faults.hop.toxic import toxiproxy_api
 from harness.stack.local import LocalStack
-from tests.conftest import REPO, local_binaries_available, require
-from tests.integration._runs import PROJECT, local_stack, nothing_injected, wait_until
+from tests.conftest import REPO
+from tests.integration._runs import (
+    PROJECT,
+    nothing_injected,
+    running_local_stack,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def stack(isolated_state: Path) -> Iterator[LocalStack]:
-    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
-    stack = local_stack()
-    stack.up(progress=False)
-    try:
-        yield stack
-    finally:
-        stack.down()
+    with running_local_stack() as running:
+        yield running
 
 
 def _cli(*argv: str) -> list[str]:

@@ -12,21 +12,15 @@ import pytest
 from harness.faults import FaultContext, build_fault, parse_fault
 from harness.faults.service.crash_loop import CrashLoop
 from harness.stack.local import LocalStack
-from tests.conftest import local_binaries_available, require
-from tests.integration._runs import local_stack, wait_until
+from tests.integration._runs import running_local_stack, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def stack(isolated_state: Path) -> Iterator[LocalStack]:
-    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
-    stack = local_stack()
-    stack.up(progress=False)
-    try:
-        yield stack
-    finally:
-        stack.down()
+    with running_local_stack() as running:
+        yield running
 
 
 def _fault(stack: LocalStack, **spec: object) -> object:

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from harness.faults.base import FaultContext, FaultParams, FaultType, register
-from harness.faults.service import service_state
-from harness.stack import Stack
+from harness.faults.service import StartedOnRevert
 
 
 class KillParams(FaultParams):
@@ -15,18 +14,11 @@ class KillParams(FaultParams):
 
 
 @dataclass
-class Kill:
+class Kill(StartedOnRevert):
     """Like `docker kill`, the stack's restart policy does not revive it: revert starts it."""
-
-    stack: Stack
-    service: str
 
     def inject(self) -> None:
         self.stack.kill(self.service)
-
-    def revert(self) -> None:
-        if service_state(self.stack, self.service) != "running":
-            self.stack.start(self.service)
 
     def describe(self) -> str:
         return f"kill {self.service}"

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from harness.faults.base import FaultContext, FaultParams, FaultType, register
-from harness.faults.service import service_state
-from harness.stack import Stack
+from harness.faults.service import StartedOnRevert
 
 
 class RestartParams(FaultParams):
@@ -15,16 +14,9 @@ class RestartParams(FaultParams):
 
 
 @dataclass
-class Restart:
-    stack: Stack
-    service: str
-
+class Restart(StartedOnRevert):
     def inject(self) -> None:
         self.stack.restart(self.service)
-
-    def revert(self) -> None:
-        if service_state(self.stack, self.service) != "running":
-            self.stack.start(self.service)
 
     def describe(self) -> str:
         return f"restart {self.service}"

@@ -12,8 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from harness.faults.base import FaultContext, FaultParams, FaultType, register
-from harness.faults.service import service_state
-from harness.stack import Stack
+from harness.faults.service import StartedOnRevert
 
 
 class SignalParams(FaultParams):
@@ -32,17 +31,11 @@ class SignalParams(FaultParams):
 
 
 @dataclass
-class Signal:
-    stack: Stack
-    service: str
-    name: str
+class Signal(StartedOnRevert):
+    name: str = "SIGTERM"
 
     def inject(self) -> None:
         self.stack.signal(self.service, int(signals.Signals[self.name]))
-
-    def revert(self) -> None:
-        if service_state(self.stack, self.service) != "running":
-            self.stack.start(self.service)
 
     def describe(self) -> str:
         return f"{self.name} to {self.service}"
