@@ -1,8 +1,4 @@
 """failover-harness: proves whether an ML serving system really fails over fast."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("failover-harness")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+source"
+__version__ = "0.1.0"
+"""The one place the version is written (pyproject.toml reads it): no package metadata lookup at start-up."""

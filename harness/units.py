@@ -96,7 +96,8 @@ Fraction = Annotated[
 class Strict(BaseModel):
     """Unknown keys are errors and values are frozen once validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, defer_build=True)
+    """defer_build: a model is compiled when first used, so `failover inject` does not pay for every fault type's."""
 
 
 def is_duration(field_info: FieldInfo) -> bool:

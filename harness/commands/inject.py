@@ -13,9 +13,8 @@ from rich.table import Table
 
 from harness.commands.options import ProjectOption, TargetOption, ToxiproxyPort, console
 from harness.errors import BadInput
-from harness.faults import FaultParams, fault_type, fault_types, parse_fault
+from harness.faults import FaultParams, fault_type, fault_types
 from harness.stack import Backend, StackSettings
-from harness.stack.images import REMOTE_DOCKER_OPT_IN
 from harness.targets import resolve_target
 from harness.units import format_duration, parse_duration
 from harness.yaml_model import did_you_mean
@@ -59,6 +58,8 @@ def inject_command(
     """Inject one fault on a running stack: `failover inject latency gateway->model-a --latency 800ms --for 30s`.
     The type's parameters are options (`failover fault-types` lists them)."""
     if allow_remote_docker:
+        from harness.stack.images import REMOTE_DOCKER_OPT_IN  # loads the Docker SDK: only when asked
+
         os.environ[REMOTE_DOCKER_OPT_IN] = "1"
     spec = _spec(fault, target, ctx.args)
     settings = StackSettings(project=project, toxiproxy_port=toxiproxy_port)
@@ -86,7 +87,7 @@ def _spec(fault: str, target: str, extra: list[str]) -> FaultParams:
         raise BadInput(f"unknown fault type '{fault}'", f"{did_you_mean(fault, names)}types: {', '.join(names)}")
     data: dict[str, Any] = {"at": 0, "action": fault, "target": target, **_parameters(fault, extra)}
     try:
-        return parse_fault(data)
+        return fault_type(fault).params.model_validate(data)
     except ValidationError as error:
         problems = [f"--{str(e['loc'][-1]).replace('_', '-')}: {e['msg']}" for e in error.errors()]
         known = [f"--{name.replace('_', '-')}" for name in fault_type(fault).params.model_fields if name not in _FIXED]

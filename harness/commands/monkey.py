@@ -12,7 +12,7 @@ import yaml
 from harness.commands.options import ProjectOption, TargetOption, console
 from harness.commands.scenarios import REPORTS_DIR, run_command
 from harness.errors import BadInput
-from harness.faults import fault_type
+from harness.faults import fault_type, normalize_hop
 from harness.monkey import Monkey, schedule
 from harness.stack import StackSettings
 from harness.targets import Target, resolve_target
@@ -54,12 +54,27 @@ def monkey_command(
 
 
 def _targets_for(name: str, target: Target, on: str | None) -> list[str]:
+    """What `name` may hit: of `--on`, the items this type can act on; by default the services serving a
+    model (all services when none does) and the hops into them, the models, the zones, the entry."""
     try:
         kind = fault_type(name).acts_on
     except KeyError:
         raise BadInput(f"unknown fault type '{name}'", "see failover fault-types") from None
-    if on is not None:
-        return [item.strip() for item in on.split(",") if item.strip()]
+    if on is None:
+        return _default_targets(kind, target)
+    able = _hittable(kind, target)
+    picked = [item for item in (part.strip() for part in on.split(",")) if item and normalize_hop(item) in able]
+    if not picked:
+        raise BadInput(f"--on names nothing {name} can hit (it acts on a {kind})", f"e.g. --on {','.join(sorted(able)[:2])}")
+    return picked
+
+
+def _hittable(kind: str, target: Target) -> set[str]:
+    by_kind = {"service": target.services(), "hop": target.hops(), "model": set(target.model_names()), "zone": set(target.zones())}
+    return by_kind.get(kind, {"entry"})
+
+
+def _default_targets(kind: str, target: Target) -> list[str]:
     serving = {service for model in target.model_names() for service in target.model(model).served_by}
     services = sorted(serving or target.services())
     if kind == "service":
@@ -67,8 +82,6 @@ def _targets_for(name: str, target: Target, on: str | None) -> list[str]:
     if kind == "hop":
         hops = sorted(hop for hop in target.hops() if any(hop.endswith(f"-{service}") for service in services))
         return hops or sorted(target.hops())
-    if kind == "model":
-        return sorted(target.model_names())
-    if kind == "zone":
-        return sorted(target.zones())
+    if kind in ("model", "zone"):
+        return sorted(_hittable(kind, target))
     return ["entry"]

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from harness.load.entry import EntryPoint
 from harness.models.access import ModelAccess
-from harness.result import SLOResult
 from harness.stack import Stack
 from harness.units import Duration, Strict, format_duration, is_duration
+
+if TYPE_CHECKING:
+    from harness.result import SLOResult
 
 ActsOn = Literal["service", "hop", "zone", "model", "entry"]
 """What a fault's `target` names: a service the target opted in, a hop (a Toxiproxy proxy), a zone (the services labelled

@@ -6,6 +6,7 @@ parameters, told apart by `action`.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
@@ -38,12 +39,17 @@ from harness.faults.entry import schema_drift  # noqa: F401
 # isort: on
 
 FaultSpec = Annotated[Union[tuple(kind.params for kind in fault_types())], Field(discriminator="action")]  # noqa: UP007
-_SPEC = TypeAdapter(FaultSpec)
+
+
+@cache
+def _spec_adapter() -> TypeAdapter[FaultParams]:
+    """Built on first use: compiling the whole union costs every command that imports the catalogue."""
+    return TypeAdapter(FaultSpec)
 
 
 def parse_fault(data: dict[str, Any]) -> FaultParams:
     """A timeline entry as journaled (`model_dump(mode="json")`) back to its typed parameters."""
-    return _SPEC.validate_python(data)
+    return _spec_adapter().validate_python(data)
 
 
 def build_fault(spec: FaultParams, context: FaultContext) -> Fault:

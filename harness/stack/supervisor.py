@@ -226,6 +226,14 @@ class Supervisor:
         if process is not None:
             process.wait()
 
+    def send_signal(self, child: Child, signum: int) -> None:
+        """As `docker kill --signal` does: the service counts as stopped by hand, so a process the signal
+        ends stays down (no restart policy) until started again."""
+        with child.lock:
+            child.desired = "stopped"
+            child.restart_at = None
+            self._signal(child, signum)
+
     def pause(self, child: Child) -> None:
         with child.lock:
             if child.running and not child.paused:
@@ -384,7 +392,7 @@ class Supervisor:
             self.stopped.wait()
             return None
         if op == "signal":
-            self._signal(self.children[request["service"]], int(request["signum"]))
+            self.send_signal(self.children[request["service"]], int(request["signum"]))
             return None
         operations = {
             "start": self.start,

@@ -17,25 +17,22 @@ from abc import ABC, abstractmethod
 from difflib import get_close_matches
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.errors import BadInput, StackNotHealthy
 from harness.faults import FaultContext, normalize_hop
 from harness.load.entry import EntryPoint
 from harness.load.payloads import Payload, load_payloads
-from harness.load.probe import PredictionClient
 from harness.models.access import ModelAccess
 from harness.models.faulty import FaultyLibrary
 from harness.models.file_registry import FileRegistry
-from harness.models.heal import heal_registry
-from harness.observe import signals
-from harness.observe.state_watch import StateWatch
-from harness.observe.stores import LostWriteChecker, checker_for
 from harness.stack import Backend, Stack
 from harness.stack.spec import load_stack_spec
 from harness.targets.spec import Model, TargetSpec
+
+if TYPE_CHECKING:  # imported where used: `failover inject` need not load the observers and clients
+    from harness.observe.state_watch import StateWatch
+    from harness.observe.stores import LostWriteChecker
 
 _READY_POLL_S = 0.1
 
@@ -84,6 +81,11 @@ class Target(ABC):
 
     def zones(self) -> dict[str, tuple[str, ...]]:
         """Zone -> its services (compose label `failover.zone`), for the zones whose every service is opted in."""
+        return self._zones
+
+    @cached_property
+    def _zones(self) -> dict[str, tuple[str, ...]]:
+        """Read from the compose file once: validation, completion and every run ask again."""
         by_zone: dict[str, list[str]] = {}
         for service in load_stack_spec(self.spec.compose_file, os.environ).services.values():
             if service.zone is not None:
@@ -152,6 +154,8 @@ class Target(ABC):
         urls = [model.rollout_events for model in self.spec.models.values() if model.rollout_events]
         if not urls:
             return None
+        import httpx
+
         events: list[dict[str, Any]] = []
         for url in urls:
             try:
@@ -167,6 +171,8 @@ class Target(ABC):
 
     def heal_models(self) -> list[str]:
         """Undo every model fault the target's registries still carry (for `failover heal`)."""
+        from harness.models.heal import heal_registry
+
         registries = [model.registry.open() for model in self.spec.models.values()]
         return [line for registry in registries if registry.root.exists() for line in heal_registry(registry)]
 
@@ -208,9 +214,13 @@ class Target(ABC):
         return any(payload.label is not None for payload in load_payloads(self.spec.entry.payloads))
 
     def watchers(self) -> list[StateWatch]:
+        from harness.observe import signals
+
         return signals.watchers(self.spec.signals)
 
     def lost_write_checker(self) -> LostWriteChecker | None:
+        from harness.observe.stores import checker_for
+
         return None if self.spec.store is None else checker_for(self.spec.store)
 
     def facts(self) -> dict[str, Any]:
@@ -254,6 +264,8 @@ class Target(ABC):
 
         A replica is healthy a moment before a load balancer's own checks pass;
         a run starts with the redundancy it tests."""
+        from harness.observe import signals
+
         deadline = time.monotonic() + (self.spec.ready_timeout if timeout_s is None else timeout_s)
         states: dict[str, str] = {}
         while time.monotonic() < deadline:
@@ -270,6 +282,8 @@ class Target(ABC):
         self._wait_entry(deadline)
 
     def _wait_entry(self, deadline: float) -> None:
+        from harness.load.probe import PredictionClient
+
         payload = load_payloads(self.spec.entry.payloads)[0]
         client = PredictionClient(self.entry, timeout_s=2.0)
         try:

@@ -18,10 +18,12 @@ import psutil
 import pytest
 
 from harness.errors import PortInUse, StackNotHealthy, UnknownService
+from harness.faults import Fault, FaultContext, build_fault, parse_fault
 from harness.stack.base import ServiceStatus, StackSettings
 from harness.stack.compose import PROJECT_LABEL, ComposeStack
 from harness.stack.images import CONTEXT_HASH_LABEL, ensure_stack_image, image_names
 from harness.stack.spec import REPO_ROOT
+from harness.targets.reference import ReferenceTarget
 from tests.conftest import docker_available, require
 from tests.integration.stack_checks import wait_for
 
@@ -251,3 +253,34 @@ def test_cpu_and_memory_limits_apply_to_the_running_container_and_lift(
     quota, memory = limits()
     assert quota <= 0 and (memory <= 0 or memory >= psutil.virtual_memory().total), "no limit left"
     assert _state(running, "model-b") == "running"
+
+
+def _compose_fault(running: ComposeStack, **spec: object) -> Fault:
+    context = FaultContext(running, running.endpoints().toxiproxy_url, zones=ReferenceTarget(running.settings).zones())
+    return build_fault(parse_fault({"at": 0, **spec}), context)
+
+
+def test_a_signal_ends_the_container_and_it_stays_down_until_the_revert(running: ComposeStack) -> None:
+    """SIGTERM through `docker kill --signal`: the server exits and Docker counts the container as
+    stopped by hand (no restart policy), as the local backend does; the revert starts it."""
+    fault = _compose_fault(running, action="signal", target="model-b", signal="TERM")
+    fault.inject()
+    wait_for(lambda: _state(running, "model-b") != "running", 30, "model-b to end on SIGTERM")
+    fault.revert()
+    assert _state(running, "model-b") == "running"
+    _wait_ready(running, "model-b")
+
+
+def test_zone_loss_takes_down_the_zone_labelled_containers_and_only_them(running: ComposeStack) -> None:
+    zone = ReferenceTarget(running.settings).zones()["zone-b"]
+    assert set(zone) == {"model-b", "redis-2", "sentinel-2"}, "the reference compose file's failover.zone labels"
+    fault = _compose_fault(running, action="zone_loss", target="zone-b")
+    fault.inject()
+    try:
+        down = {s.name for s in running.status() if s.state != "running"}
+        assert down == set(zone)
+    finally:
+        fault.revert()
+    assert {s.state for s in running.status()} == {"running"}
+    for service in zone:
+        _wait_ready(running, service)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli import main
 from harness.monkey import Monkey, schedule
 from harness.scenario_loader import ScenarioError, load_scenario
 
@@ -55,3 +56,15 @@ def test_a_scenario_takes_a_timeline_or_a_monkey_not_both(tmp_path: Path) -> Non
     both = "monkey: {seed: 1, for: 1m, faults: {kill: [model-a]}}\ntimeline: [{at: 1s, action: kill, target: model-a}]\n"
     with pytest.raises(ScenarioError, match="a scenario has a timeline or a monkey, not both"):
         load_scenario(_scenario(tmp_path, both))
+
+
+def test_on_gives_each_type_the_targets_it_can_hit(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["monkey", "--seed", "5", "--for", "30s", "--faults", "kill,latency", "--on", "model-b,gateway->model-a"]
+    assert main([*argv, "--dry-run"]) == 0
+    picks = [line.split()[1:3] for line in capsys.readouterr().out.splitlines()]
+    assert {tuple(pick) for pick in picks} == {("kill", "model-b"), ("latency", "gateway->model-a")}
+
+
+def test_on_naming_nothing_a_type_can_hit_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["monkey", "--seed", "5", "--for", "30s", "--faults", "kill", "--on", "gateway->model-a", "--dry-run"]) == 2
+    assert "--on names nothing kill can hit" in capsys.readouterr().err

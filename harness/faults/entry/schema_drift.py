@@ -13,16 +13,19 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import httpx
 from pydantic import Field
 
 from harness.faults.base import FaultContext, FaultParams, FaultType, register
 from harness.faults.entry.malformations import KINDS, Malformation, malformed
 from harness.load.entry import EntryPoint
 from harness.load.payloads import load_payloads
-from harness.result import SLOResult
+
+if TYPE_CHECKING:
+    import httpx
+
+    from harness.result import SLOResult
 
 REQUEST_TIMEOUT_S = 5.0
 
@@ -62,6 +65,8 @@ class SchemaDrift:
 
     def checks(self) -> list[SLOResult]:
         """The fault's own verdict: every malformed request answered 4xx."""
+        from harness.result import SLOResult
+
         sent = sum(self.outcomes.values())
         if not sent:
             why = "no malformed request was sent"
@@ -80,6 +85,8 @@ class SchemaDrift:
 
     def _send(self, bodies: list[object]) -> None:
         pairs = itertools.cycle([(kind, body) for body in bodies for kind in self.kinds])  # every kind in turn
+        import httpx  # here: importing the catalogue must stay cheap (`failover inject`)
+
         interval, next_at = 1.0 / self.rate, time.monotonic()
         with httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
             while not self._stop.is_set():
@@ -89,6 +96,8 @@ class SchemaDrift:
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def _outcome(self, client: httpx.Client, content: bytes) -> str:
+        import httpx
+
         headers = {"Content-Type": "application/json"}
         try:
             status = client.request(self.entry.method, self.entry.url, content=content, headers=headers).status_code

@@ -1,7 +1,9 @@
-"""`signal`: any signal sent to a service's processes (SIGTERM, SIGHUP, SIGINT, SIGUSR1, ...). Unlike
-`kill` and `stop`, it is not an order to stay down: if the process dies of it, the stack's restart
-policy decides what happens next, as it would for a crash. The revert starts the service if it is
-still down."""
+"""`signal`: any signal sent to a service's main process (SIGTERM, SIGHUP, SIGINT, SIGUSR1, ...), as
+`docker kill --signal` sends it. What the process does with it is the test: a graceful shutdown on SIGTERM,
+a reload on SIGHUP, a crash. The runtime counts the service as stopped by hand (Docker sets
+HasBeenManuallyStopped; the local supervisor does the same), so a process the signal ends stays down
+until the revert starts it, on both backends; a process that survives the signal keeps running.
+"""
 
 from __future__ import annotations
 
