@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,7 +12,17 @@ from rich.console import Console
 from harness.stack import Backend
 from harness.stack.project import check_project_name
 
-console = Console()
+CI_LOG_WIDTH = 200
+"""Off a terminal (a CI log, a pipe) rich would cut tables at 80 columns: CI logs are read wide."""
+
+
+def _console() -> Console:
+    """The terminal's width in a terminal (or $COLUMNS); `CI_LOG_WIDTH` elsewhere."""
+    console = Console()
+    return console if console.is_terminal or os.environ.get("COLUMNS") else Console(width=CI_LOG_WIDTH)
+
+
+console = _console()
 
 BackendOption = Annotated[
     Backend,
