@@ -8,6 +8,10 @@ shape without `model` and `format`)::
      "versions": {"v1": {"path": "v1/model.onnx", "sha256": "...", "format": "onnx",
                          "metrics": {"accuracy": 0.905}}}}
 
+Writers serialise on an exclusive flock of the registry folder itself (no lock file to
+leave behind): the model servers' tooling, the rollout guardian and the harness all
+read-modify-write the manifest, and without it one's alias change could undo another's.
+
 Every write is atomic for a reader: the bytes go to a temporary file in the
 same folder, are fsynced, then `os.replace`d over the target, so a model
 server reads the old manifest or the new one, never half of one. An artifact
@@ -20,12 +24,15 @@ The folder also keeps what `heal` needs to undo a model fault after a crash
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -135,17 +142,29 @@ class FileRegistry:
         except OSError as error:
             raise RegistryError(f"cannot write the registry manifest {self.manifest_path}: {error}") from error
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The writers' lock (an flock of the folder) for a read-modify-write of the manifest; not reentrant."""
+        descriptor = os.open(self.root, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
+
     def set_alias(self, alias: str, version: str) -> None:
-        manifest = self.read_manifest()
-        if version not in manifest["versions"]:
-            raise RegistryError(f"cannot point '{alias}' at '{version}': registry {self.root} has no such version")
-        manifest["aliases"][alias] = version
-        self.write_manifest(manifest)
+        with self.locked():
+            manifest = self.read_manifest()
+            if version not in manifest["versions"]:
+                raise RegistryError(f"cannot point '{alias}' at '{version}': registry {self.root} has no such version")
+            manifest["aliases"][alias] = version
+            self.write_manifest(manifest)
 
     def delete_alias(self, alias: str) -> None:
-        manifest = self.read_manifest()
-        if manifest["aliases"].pop(alias, None) is not None:
-            self.write_manifest(manifest)
+        with self.locked():
+            manifest = self.read_manifest()
+            if manifest["aliases"].pop(alias, None) is not None:
+                self.write_manifest(manifest)
 
     def add_version(
         self,
@@ -187,24 +206,26 @@ class FileRegistry:
         note: str | None = None,
     ) -> None:
         """Name a version in the manifest (its artifact is written by the caller); `note` says where it came from."""
-        manifest = self.read_manifest()
         entry: dict[str, Any] = {"path": relative, "sha256": sha256, "metrics": dict(metrics)}
         if format is not None:
             entry["format"] = format
         if note is not None:
             entry["created_from"] = note
-        manifest["versions"][version] = entry
-        self.write_manifest(manifest)
+        with self.locked():
+            manifest = self.read_manifest()
+            manifest["versions"][version] = entry
+            self.write_manifest(manifest)
 
     def remove_version(self, version: str) -> None:
         """Drop `version` from the manifest, then its folder. Refused while an alias points at it."""
-        manifest = self.read_manifest()
-        pointing = sorted(alias for alias, target in manifest["aliases"].items() if target == version)
-        if pointing:
-            raise RegistryError(f"cannot remove {version} from {self.root}: aliases {', '.join(pointing)} point at it")
-        entry = manifest["versions"].pop(version, None)
-        if entry is not None:
-            self.write_manifest(manifest)
+        with self.locked():
+            manifest = self.read_manifest()
+            pointing = sorted(alias for alias, target in manifest["aliases"].items() if target == version)
+            if pointing:
+                raise RegistryError(f"cannot remove {version} from {self.root}: aliases {', '.join(pointing)} point at it")
+            entry = manifest["versions"].pop(version, None)
+            if entry is not None:
+                self.write_manifest(manifest)
         self.remove_version_files(version, entry)
 
     def remove_version_files(self, version: str, entry: dict[str, Any] | None = None) -> None:

@@ -134,11 +134,12 @@ def open_aliases(registry: FileRegistry) -> list[str]:
 
 
 def _undo_push(registry: FileRegistry, record: UndoRecord) -> None:
-    current = registry.manifest_bytes().decode()
-    if current in (record.manifest_after, record.manifest_before):
-        registry.write_manifest_bytes(record.manifest_before.encode())  # untouched since: exactly as it was
-    else:
-        _repoint(registry, record)
+    with registry.locked():  # what the manifest is now decides what is written: nobody may move it meanwhile
+        current = registry.manifest_bytes().decode()
+        if current in (record.manifest_after, record.manifest_before):
+            registry.write_manifest_bytes(record.manifest_before.encode())  # untouched since: exactly as it was
+        else:
+            _repoint(registry, record)
     registry.remove_version_files(record.version)
 
 

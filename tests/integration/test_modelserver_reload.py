@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from modelserver.registry import read_manifest, set_alias, write_manifest
+from modelserver.registry import set_alias
 
 from tests.integration._procs import wait_for
 from tests.integration.test_modelserver import (
@@ -26,6 +26,7 @@ from tests.integration.test_modelserver import (
     start_stack,
     wait_ready,
 )
+from tests.registry_push import push
 
 pytestmark = pytest.mark.integration
 
@@ -95,22 +96,6 @@ def served(server: Server) -> str:
 
 def reload_error(server: Server) -> str | None:
     return httpx.get(f"{server.url}/readyz").json()["reload_error"]
-
-
-def push(registry: Path, version: str, data: bytes, accuracy: float, sha256: str | None = None) -> Path:
-    path = registry / version / "model.onnx"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    manifest = read_manifest(registry)
-    manifest["versions"][version] = {
-        "path": f"{version}/model.onnx",
-        "sha256": sha256 or hashlib.sha256(data).hexdigest(),
-        "format": "onnx",
-        "metrics": {"accuracy": accuracy, "n_train": 0},
-        "created_from": "integration test push",
-    }
-    write_manifest(registry, manifest)
-    return path
 
 
 def test_hot_swap_under_load_fails_no_request_and_never_goes_back(server: Server, registry: Path) -> None:

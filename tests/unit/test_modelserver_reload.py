@@ -13,8 +13,10 @@ import onnx
 import pytest
 from modelserver.config import Settings
 from modelserver.model import OnnxModel
-from modelserver.registry import read_manifest, set_alias, write_manifest
+from modelserver.registry import set_alias
 from modelserver.reload import Loaded, Reloader
+
+from tests.registry_push import push
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MODELS = FIXTURES / "models"
@@ -56,23 +58,6 @@ def make_reloader(registry: Path, aliases: str = "champion") -> tuple[Reloader, 
 
 def step(reloader: Reloader) -> None:
     asyncio.run(reloader.step())
-
-
-def push(registry: Path, version: str, data: bytes, accuracy: float | None, sha256: str | None = None) -> Path:
-    """Add a version whose manifest entry names `sha256` (default: the data's) and write its file."""
-    path = registry / version / "model.onnx"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    manifest = read_manifest(registry)
-    manifest["versions"][version] = {
-        "path": f"{version}/model.onnx",
-        "sha256": sha256 or hashlib.sha256(data).hexdigest(),
-        "format": "onnx",
-        "metrics": {"accuracy": accuracy, "n_train": 0},
-        "created_from": "test push",
-    }
-    write_manifest(registry, manifest)
-    return path
 
 
 def v2_bytes() -> bytes:

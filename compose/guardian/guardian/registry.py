@@ -4,7 +4,8 @@ Contract (shared with compose/modelserver): `manifest.json` in the registry
 directory, `{"schema_version": 2, "model": ..., "aliases": {"champion": "v2",
 ...}, "versions": {"vN": {"path", "sha256", "format", "metrics": {"accuracy"}}}}`,
 always replaced whole (temp file in the same directory + os.replace) so a
-reader never sees half a file. Model servers poll it and follow their alias.
+reader never sees half a file; writers (the harness, the model servers' tools,
+the guardian) serialise on an exclusive flock of the registry directory. Model servers poll it and follow their alias.
 
 This is the guardian's own small reader/writer of that contract (it needs only
 aliases and recorded accuracy). It also accepts schema_version 1, the layout
@@ -13,10 +14,12 @@ before ONNX, which has the same aliases and versions.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,12 +69,26 @@ def update_aliases(
     change no longer applies (someone else moved the alias meanwhile): nothing is
     written and None is returned. Otherwise the aliases written.
     """
-    manifest = read_manifest(registry_dir)
-    aliases = change(dict(manifest.aliases))
-    if aliases is None:
-        return None
-    _write_atomically(registry_dir / MANIFEST, {**manifest.raw, "aliases": aliases})
-    return aliases
+    with _writers_lock(registry_dir):
+        manifest = read_manifest(registry_dir)
+        aliases = change(dict(manifest.aliases))
+        if aliases is None:
+            return None
+        _write_atomically(registry_dir / MANIFEST, {**manifest.raw, "aliases": aliases})
+        return aliases
+
+
+@contextmanager
+def _writers_lock(registry_dir: Path) -> Iterator[None]:
+    try:
+        descriptor = os.open(registry_dir, os.O_RDONLY)
+    except OSError as exc:
+        raise RegistryUnavailable(f"cannot lock {registry_dir}: {exc}") from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 class FileRegistry:

@@ -12,7 +12,7 @@ manifest.json:
 
 Writers replace the manifest atomically (a temporary file in the same
 directory, then os.replace), so a reader sees the old manifest or the new one,
-never half of one; writers serialise on an flock of `manifest.json.lock`.
+never half of one; writers serialise on an exclusive flock of the registry folder itself.
 An artifact's bytes are checked against the manifest's sha256 before anything
 parses them.
 """
@@ -129,12 +129,13 @@ def read_artifact(registry_dir: Path, manifest: dict[str, Any], version: str) ->
 
 @contextmanager
 def _writer_lock(registry_dir: Path) -> Iterator[None]:
-    with open(Path(registry_dir) / f"{MANIFEST}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    """The registry writers' lock (the harness and the guardian take the same): an flock of the folder."""
+    descriptor = os.open(registry_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def write_manifest(registry_dir: Path, manifest: dict[str, Any]) -> None:
