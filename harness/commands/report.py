@@ -28,7 +28,9 @@ from harness.result import RunResult
 
 BUCKET_S = 1.0
 """The chart's bucket width, as the runner draws it."""
-_NOT_A_RUN_TIP = "point at a run folder (reports/<time>-<scenario>/, with result.json) or a suite folder (with index.json)"
+_NOT_A_RUN_TIP = (
+    "point at a run folder (reports/<time>-<scenario>/, with result.json) or a suite folder (with index.json)"
+)
 
 
 def report_command(

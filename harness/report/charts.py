@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib as mpl
 import pandas as pd
@@ -31,7 +32,7 @@ ACCURACY_COLOUR = "#2563eb"
 QUALITY_COLOUR = "#9333ea"
 PHASE_LETTERS = {"detect": "D", "decide": "d", "rollback": "R", "verified": "V"}
 LATENCY_COLOURS = {"p50": "#0f766e", "p95": "#d97706", "p99": "#7c3aed"}
-STYLE = {
+STYLE: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 10,
     "axes.titlesize": 10.5,

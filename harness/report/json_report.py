@@ -82,7 +82,8 @@ def read_result(path: Path) -> RunResult:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
-        raise BadInput(f"{path}: cannot be read ({error})", "point at a run folder written by `failover run`") from error
+        tip = "point at a run folder written by `failover run`"
+        raise BadInput(f"{path}: cannot be read ({error})", tip) from error
     except json.JSONDecodeError as error:
         raise BadInput(
             f"{path}:{error.lineno}: not JSON ({error.msg})", "the file is damaged: copy it again from the run"

@@ -85,7 +85,7 @@ def _suite_properties(result: RunResult) -> dict[str, object]:
         values |= {
             "harness_version": env.harness_version,
             "stack_git_commit": "" if env.stack_git is None else env.stack_git.commit,
-            "stack_git_dirty": "" if env.stack_git is None else env.stack_git.dirty,
+            "stack_git_dirty": "" if env.stack_git is None else str(env.stack_git.dirty).lower(),
             "stack_config_sha256": env.stack_config_sha256,
             "seed": "" if env.seed is None else env.seed,
             "python": env.machine.python,

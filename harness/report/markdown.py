@@ -77,7 +77,8 @@ def job_summary_markdown(runs: Sequence[SuiteRun]) -> str:
     for run in runs:
         details = summary_markdown(run.result)
         if run.result.verdict == "pass":
-            details = f"<details><summary>{run.result.scenario} (trial {run.result.trial}): pass</summary>\n\n{details}\n</details>\n"
+            title = f"{run.result.scenario} (trial {run.result.trial}): pass"
+            details = f"<details><summary>{title}</summary>\n\n{details}\n</details>\n"
         lines.append(details)
     return "\n".join(lines) + "\n"
 

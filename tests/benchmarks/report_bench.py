@@ -44,7 +44,9 @@ FAULT_EVERY_S = 120.0
 OUTAGE_S = 4.0
 TARGET_S = 10.0
 TARGET_HTML_BYTES = 5_000_000
-SLOS = SLOs(rto=5.0, availability=0.99, latency={"p50": 0.05, "p95": 0.25, "p99": 0.5}, accuracy=0.9)
+SLOS = SLOs.model_validate(
+    {"rto": 5.0, "availability": 0.99, "latency": {"p50": 0.05, "p95": 0.25, "p99": 0.5}, "accuracy": 0.9}
+)
 
 
 def records(n: int) -> pd.DataFrame:
@@ -92,7 +94,9 @@ def run_result(frame: pd.DataFrame) -> tuple[RunResult, pd.DataFrame]:
     result = RunResult(
         scenario="report-bench", backend="local", verdict="pass", started_at=START - 5, finished_at=end + 5,
         load_ended_at=end, steady_state_ok=True, faults=scores,
-        requests=RequestTotals(total=len(frame), ok=ok, failed=len(frame) - ok, probe=probes, locust=len(frame) - probes),
+        requests=RequestTotals(
+            total=len(frame), ok=ok, failed=len(frame) - ok, probe=probes, locust=len(frame) - probes
+        ),
     )  # fmt: skip
     return result, states
 

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,15 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from harness import scoring
 from harness.cli import main
 from harness.commands.report import chart_buckets
-from harness.environment import ConfigFile, Environment, GitRevision, Machine, config_hash, git_revision, run_environment
+from harness.environment import (
+    ConfigFile,
+    Environment,
+    GitRevision,
+    Machine,
+    config_hash,
+    git_revision,
+    run_environment,
+)
 from harness.errors import BadInput
 from harness.report import write_reports
 from harness.report.json_report import read_result, result_document, result_from_document
@@ -38,12 +47,14 @@ from harness.result import (
     SLOResult,
     TargetFacts,
     UnattributedLoss,
+    Verdict,
 )
 from harness.scenario_loader import load_scenario
 from harness.targets.reference import ReferenceTarget
 from tests.schema_check import schema_errors
 
 START = 1_700_000_000.0
+Unit = Literal["s", "fraction", "share", "count"]
 NO_STORE = "target 'shop' declares no store to read back"
 
 
@@ -59,7 +70,7 @@ def _environment(seed: int | None = 7) -> Environment:
 
 
 def _slo(name: str, target: float, measured: float | None, passed: bool, why: str | None = None) -> SLOResult:
-    unit = "fraction" if name == "availability" else "s"
+    unit: Unit = "fraction" if name == "availability" else "s"
     return SLOResult(name=name, target=target, measured=measured, passed=passed, unit=unit, not_measured=why)
 
 
@@ -97,8 +108,12 @@ def _score(slos: list[SLOResult], index: int = 0, target: str = "model-a") -> Fa
     )
 
 
-def _result(verdict: str = "fail", faults: list[FaultScore] | None = None, **changes: object) -> RunResult:
-    slos = [_slo("rto", 5.0, 2.1, True), _slo("availability", 0.99, 0.96, False), _slo("rpo", 1.0, None, False, NO_STORE)]
+def _result(verdict: Verdict = "fail", faults: list[FaultScore] | None = None, **changes: object) -> RunResult:
+    slos = [
+        _slo("rto", 5.0, 2.1, True),
+        _slo("availability", 0.99, 0.96, False),
+        _slo("rpo", 1.0, None, False, NO_STORE),
+    ]
     loss = UnattributedLoss(
         lost_writes=2, oldest_ack_at=START + 1, newest_ack_at=START + 2, request_ids=["w-1", "w-2"],
         slo=SLOResult(name="lost_writes", target=0, measured=2, passed=False, unit="count"),
@@ -106,7 +121,9 @@ def _result(verdict: str = "fail", faults: list[FaultScore] | None = None, **cha
     result = RunResult(
         scenario="replica-kill",
         backend="compose",
-        target=TargetFacts(name="reference", kind="reference", file="t.yaml", compose_file="c.yml", compose_sha256="d" * 64),
+        target=TargetFacts(
+            name="reference", kind="reference", file="t.yaml", compose_file="c.yml", compose_sha256="d" * 64
+        ),
         verdict=verdict,
         reason="availability missed on kill model-a",
         started_at=START,
@@ -146,7 +163,9 @@ def test_a_changed_model_makes_the_committed_schema_stale(tmp_path: Path) -> Non
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("result", [_result(), _errored(), _result("pass", environment=None)], ids=["full", "error", "bare"])
+@pytest.mark.parametrize(
+    "result", [_result(), _errored(), _result("pass", environment=None)], ids=["full", "error", "bare"]
+)
 def test_results_validate_and_read_back_unchanged(result: RunResult) -> None:
     document = json.loads(json.dumps(result_document(result)))
     assert schema_errors(document) == []
@@ -291,7 +310,7 @@ def test_junit_cases_and_suites_carry_the_figures_and_the_environment(tmp_path: 
     suite = root.find("testsuite")
     assert suite is not None and suite.get("hostname") == "ci-1"
     properties = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
-    assert properties["stack_git_commit"] == "a" * 40 and properties["stack_git_dirty"] == "True"
+    assert properties["stack_git_commit"] == "a" * 40 and properties["stack_git_dirty"] == "true"
     assert (properties["seed"], properties["harness_version"], properties["docker"]) == ("7", "0.1.0", "27.3.1")
     case = suite.find("testcase[@name='replica-kill: kill model-a: rpo']")
     assert case is not None
