@@ -11,6 +11,7 @@ import jinja2
 import pandas as pd
 
 from harness import __version__
+from harness.environment import describe
 from harness.report import formatting as fmt
 from harness.report.charts import quality_marks_of, recoveries_of, timeline_png
 from harness.result import FaultScore, RunResult
@@ -33,6 +34,7 @@ FILTERS = {
     "unattributed": fmt.unattributed,
     "phase": fmt.phase,
     "rollout_seen": fmt.rollout_seen,
+    "environment": describe,
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.environment import Environment
+from harness.environment import Environment, describe
 from harness.report import formatting as fmt
 from harness.report.suite import SuiteRun, worst_verdict
 from harness.result import RunResult
@@ -44,18 +44,8 @@ def summary_markdown(result: RunResult) -> str:
 
 
 def environment_line(env: Environment) -> str:
-    """'harness 0.1.0 · stack git 90adbf367c6b (dirty) · stack config 3f2a9c01b7e4 · seed 7 · on ci-1
-    (Linux-6.8..., 2 CPUs, Python 3.11.9, Docker 27.3.1)'."""
-    git = "not a git checkout" if env.stack_git is None else env.stack_git.commit[:12]
-    dirty = " (dirty)" if env.stack_git is not None and env.stack_git.dirty else ""
-    machine = env.machine
-    docker = f", Docker {machine.docker}" if machine.docker else ""
-    seed = f" · seed {env.seed}" if env.seed is not None else ""
-    return (
-        f"<sub>harness {env.harness_version} · stack git {git}{dirty} · stack config "
-        f"{env.stack_config_sha256[:12]}{seed} · on {machine.hostname} ({machine.os}, {machine.cpu_count} CPUs, "
-        f"Python {machine.python}{docker})</sub>"
-    )
+    """The environment in small print."""
+    return f"<sub>{_cell(describe(env))}</sub>"
 
 
 def job_summary_markdown(runs: Sequence[SuiteRun]) -> str:

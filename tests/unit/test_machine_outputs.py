@@ -348,6 +348,12 @@ def test_the_job_summary_is_appended_with_every_run(tmp_path: Path) -> None:
     assert path.read_text().count("failover-harness: ERROR") == 2
 
 
+def test_the_html_report_names_the_environment(tmp_path: Path) -> None:
+    html = write_reports(_result(), pd.DataFrame(), tmp_path)["html"].read_text()
+    assert "Measured with harness 0.1.0 · stack git aaaaaaaaaaaa (dirty) · stack config bbbbbbbbbbbb · seed 7" in html
+    assert "on ci-1 (Linux-6.8, 2 CPUs, Python 3.11.9, Docker 27.3.1)" in html
+
+
 # failover report
 
 
