@@ -17,6 +17,7 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from harness import scoring
 from harness.commands.options import console
@@ -38,7 +39,8 @@ def report_command(
 ) -> None:
     """Regenerate report.html, junit.xml, summary.md and result.json from a run's stored records."""
     for run in regenerate(run_dir):
-        console.print(f"{run.run_dir}: {run.result.scenario} ({run.result.verdict}) reports written")
+        line = f"{run.run_dir}: {run.result.scenario} ({run.result.verdict}) reports written"
+        console.print(escape(line), soft_wrap=True)
 
 
 def regenerate(folder: Path) -> list[SuiteRun]:
