@@ -150,9 +150,8 @@ def state_segments(states: pd.DataFrame, origin: float, end: float) -> dict[str,
     for server, rows in states.sort_values("t").groupby("server", sort=False):
         starts = [float(t) - origin for t in rows["t"]]
         stops = [*starts[1:], end]
-        segments[str(server)] = [
-            (begin, stop - begin, str(state)) for begin, stop, state in zip(starts, stops, rows["state"]) if stop > begin
-        ]
+        spans = zip(starts, stops, rows["state"], strict=True)
+        segments[str(server)] = [(begin, stop - begin, str(state)) for begin, stop, state in spans if stop > begin]
     return segments
 
 

@@ -90,7 +90,7 @@ def quality_cards(score: FaultScore) -> list[Card]:
     return [_card(*row[:4], missing.get(row[4])) for row in rows]
 
 
-def _card(label: str, measured: float | int | None, value: str, detail: str, why_not: str | None) -> Card:
+def _card(label: str, measured: float | None, value: str, detail: str, why_not: str | None) -> Card:
     if why_not:
         return Card(label, "not measured", why_not, measured=False)
     return Card(label, value, detail, measured=measured is not None)
