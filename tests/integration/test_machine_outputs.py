@@ -11,8 +11,9 @@ import pytest
 from junitparser import JUnitXml
 
 from harness.cli import main
+from harness.environment import machine
 from harness.result import SCHEMA_VERSION
-from tests.conftest import REPO, local_binaries_available, require
+from tests.conftest import REPO, docker_available, local_binaries_available, require
 from tests.integration._runs import read_result, write_scenario
 from tests.schema_check import schema_errors
 
@@ -47,3 +48,11 @@ def test_a_real_run_writes_valid_outputs_that_failover_report_writes_again(
         (run_dir / name).unlink()
     assert main(["report", str(run_dir)]) == 0
     assert {name: (run_dir / name).read_bytes() for name in REPORTS} == written
+
+
+def test_the_compose_backend_records_the_docker_engine_version() -> None:
+    require(docker_available(), "Docker engine not reachable (as root: bash compose/setup/docker.sh)")
+    asked = ["docker", "version", "--format", "{{.Server.Version}}"]
+    engine = subprocess.run(asked, capture_output=True, text=True, check=True).stdout.strip()
+    assert machine("compose").docker == engine
+    assert machine("local").docker is None
