@@ -21,6 +21,7 @@ from harness.commands.init import init_command
 from harness.commands.inject import register_inject_commands
 from harness.commands.monkey import monkey_command
 from harness.commands.options import console
+from harness.commands.report import report_command
 from harness.commands.scenarios import register_scenario_commands
 from harness.commands.stack import stack_app
 from harness.commands.targets import targets_command
@@ -34,6 +35,7 @@ app.command("init")(init_command)
 app.command("fault-types")(fault_types_command)
 register_inject_commands(app)
 app.command("monkey")(monkey_command)
+app.command("report")(report_command)
 
 
 def _version(value: bool) -> None:

@@ -11,8 +11,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = 2
-"""2: RPO is the loss window (any lost write counts), `lost_writes` is its own SLO, latency percentiles
+from harness.environment import Environment
+
+SCHEMA_VERSION = 3
+"""3: `environment` (harness version, the stack's git revision and config hash, seed, machine) and
+`load_ended_at`; the file is described by `schemas/result.schema.json` (`harness/report/schemas.py`).
+2: RPO is the loss window (any lost write counts), `lost_writes` is its own SLO, latency percentiles
 are of successful requests, `later_outages`, `overlapping`, `not_measured`, `inject_call_s`."""
 Verdict = Literal["pass", "fail", "aborted", "error"]
 MAX_LOST_IDS = 20
@@ -20,7 +24,11 @@ MAX_LOST_IDS = 20
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Fields with defaults are required in the schema: `result.json` always carries every field.
+    # Attribute docstrings become the schema's descriptions.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_serialization_defaults_required=True, use_attribute_docstrings=True
+    )
 
 
 class SLOResult(_Model):
@@ -213,7 +221,12 @@ class RunResult(_Model):
     trial: int = 1
     started_at: float
     finished_at: float
+    load_ended_at: float | None = None
+    """Epoch seconds: the last moment load was sent (the timeline's end); None when no load ran."""
     steady_state_ok: bool
     faults: list[FaultScore]
     unattributed_loss: UnattributedLoss | None = None
     requests: RequestTotals
+    environment: Environment | None = None
+    """What was measured on (`harness/environment.py`); the runner always fills it, None only in results
+    built elsewhere (tests)."""

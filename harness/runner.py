@@ -22,6 +22,7 @@ import pandas as pd
 from rich.console import Console
 
 from harness import scoring
+from harness.environment import run_environment
 from harness.errors import HarnessError, InfrastructureError, describe_exception
 from harness.journal import Journal
 from harness.live_view import LiveView
@@ -178,6 +179,7 @@ class ScenarioRun:
             steady_state_ok=False,
             faults=[],
             requests=RequestTotals(total=0, ok=0, failed=0, probe=0, locust=0),
+            environment=run_environment(self.target, self.backend, self.scenario),
         )
         write_reports(result, pd.DataFrame(), self.out_dir)
         return result
@@ -339,10 +341,12 @@ class ScenarioRun:
             trial=self.trial,
             started_at=started,
             finished_at=time.time(),
+            load_ended_at=observation.observation_end,
             steady_state_ok=observation.steady_ok,
             faults=scores,
             unattributed_loss=unattributed,
             requests=scoring.request_totals(observation.records),
+            environment=run_environment(self.target, self.backend, self.scenario),
         )
         load_start = _load_start(observation.records, started)
         buckets = scoring.bucket_series(observation.records, load_start, observation.observation_end, 1.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib as mpl
 import pandas as pd
@@ -31,7 +32,7 @@ ACCURACY_COLOUR = "#2563eb"
 QUALITY_COLOUR = "#9333ea"
 PHASE_LETTERS = {"detect": "D", "decide": "d", "rollback": "R", "verified": "V"}
 LATENCY_COLOURS = {"p50": "#0f766e", "p95": "#d97706", "p99": "#7c3aed"}
-STYLE = {
+STYLE: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 10,
     "axes.titlesize": 10.5,
@@ -149,9 +150,8 @@ def state_segments(states: pd.DataFrame, origin: float, end: float) -> dict[str,
     for server, rows in states.sort_values("t").groupby("server", sort=False):
         starts = [float(t) - origin for t in rows["t"]]
         stops = [*starts[1:], end]
-        segments[str(server)] = [
-            (begin, stop - begin, str(state)) for begin, stop, state in zip(starts, stops, rows["state"]) if stop > begin
-        ]
+        spans = zip(starts, stops, rows["state"], strict=True)
+        segments[str(server)] = [(begin, stop - begin, str(state)) for begin, stop, state in spans if stop > begin]
     return segments
 
 

@@ -11,6 +11,7 @@ import jinja2
 import pandas as pd
 
 from harness import __version__
+from harness.environment import describe
 from harness.report import formatting as fmt
 from harness.report.charts import quality_marks_of, recoveries_of, timeline_png
 from harness.result import FaultScore, RunResult
@@ -33,6 +34,7 @@ FILTERS = {
     "unattributed": fmt.unattributed,
     "phase": fmt.phase,
     "rollout_seen": fmt.rollout_seen,
+    "environment": describe,
 }
 
 
@@ -88,7 +90,7 @@ def quality_cards(score: FaultScore) -> list[Card]:
     return [_card(*row[:4], missing.get(row[4])) for row in rows]
 
 
-def _card(label: str, measured: float | int | None, value: str, detail: str, why_not: str | None) -> Card:
+def _card(label: str, measured: float | None, value: str, detail: str, why_not: str | None) -> Card:
     if why_not:
         return Card(label, "not measured", why_not, measured=False)
     return Card(label, value, detail, measured=measured is not None)

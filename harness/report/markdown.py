@@ -1,8 +1,17 @@
-"""`summary.md`: a few lines and one table for a CI job summary."""
+"""`summary.md` (one run) and the job summary of a whole suite, for `$GITHUB_STEP_SUMMARY`.
+
+GitHub renders the summary as Markdown with HTML `<details>` allowed; it is appended to, so
+several steps (or several `failover run`s) each add their part.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.environment import Environment, describe
 from harness.report import formatting as fmt
+from harness.report.suite import SuiteRun, worst_verdict
 from harness.result import RunResult
 
 VERDICT_ICONS = {"pass": "✅", "fail": "❌", "aborted": "⚠️", "error": "⛔"}
@@ -29,7 +38,60 @@ def summary_markdown(result: RunResult) -> str:
         f"steady state {'ok' if result.steady_state_ok else 'not met'} · backend `{result.backend}`"
         + (f" · target {fmt.target(result.target)}" if result.target else "")
     )
+    if result.environment is not None:
+        lines += ["", environment_line(result.environment)]
     return "\n".join(lines) + "\n"
+
+
+def environment_line(env: Environment) -> str:
+    """The environment in small print."""
+    return f"<sub>{_cell(describe(env))}</sub>"
+
+
+def job_summary_markdown(runs: Sequence[SuiteRun]) -> str:
+    """The whole suite: the overall verdict, one row per run, then each run's summary (those that
+    passed folded away)."""
+    results = [run.result for run in runs]
+    verdict = worst_verdict([result.verdict for result in results])
+    counts = ", ".join(f"{n} {v}" for v in ("pass", "fail", "aborted", "error") if (n := _count(results, v)))
+    lines = [
+        f"## {VERDICT_ICONS[verdict]} failover-harness: {verdict.upper()}",
+        "",
+        f"{len(results)} run{'s' if len(results) != 1 else ''}: {counts}",
+        "",
+        "| Scenario | Trial | Verdict | Reason | Reports |",
+        "|---|---|---|---|---|",
+        *(_run_row(run) for run in runs),
+        "",
+    ]
+    for run in runs:
+        details = summary_markdown(run.result)
+        if run.result.verdict == "pass":
+            title = f"{run.result.scenario} (trial {run.result.trial}): pass"
+            details = f"<details><summary>{title}</summary>\n\n{details}\n</details>\n"
+        lines.append(details)
+    return "\n".join(lines) + "\n"
+
+
+def write_job_summary(runs: Sequence[SuiteRun], path: Path | str) -> Path:
+    """Append the job summary of `runs` to `path` (e.g. `$GITHUB_STEP_SUMMARY`); returns `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as summary:
+        summary.write(job_summary_markdown(runs))
+    return path
+
+
+def _count(results: Sequence[RunResult], verdict: str) -> int:
+    return sum(result.verdict == verdict for result in results)
+
+
+def _run_row(run: SuiteRun) -> str:
+    r = run.result
+    return (
+        f"| {r.scenario} | {r.trial} | {VERDICT_ICONS[r.verdict]} {r.verdict} | {_cell(r.reason) or '—'} "
+        f"| `{_cell(str(run.run_dir))}` |"
+    )
 
 
 def _rows(result: RunResult) -> list[str]:

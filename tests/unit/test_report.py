@@ -20,7 +20,7 @@ from harness.report.html import write_html
 from harness.report.json_report import write_result
 from harness.report.junit import write_junit
 from harness.report.markdown import summary_markdown
-from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult, SLOResult
+from harness.result import SCHEMA_VERSION, FaultScore, FaultWindow, RequestTotals, RunResult, SLOResult
 
 START = 1_700_000_000.0
 FAULT_KEYS = {
@@ -112,7 +112,7 @@ def buckets() -> pd.DataFrame:
 def test_result_json_follows_the_contract(tmp_path: Path, failing: RunResult) -> None:
     document = json.loads(write_result(failing, tmp_path).read_text())
 
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == SCHEMA_VERSION
     assert document["verdict"] == "fail"
     assert set(document["requests"]) == {"total", "ok", "failed", "probe", "locust"}
     fault = document["faults"][0]
@@ -131,7 +131,7 @@ def test_junit_has_a_suite_per_run_and_a_case_per_slo(
     root = ET.parse(write_junit([passing, failing], tmp_path / "junit.xml")).getroot()
 
     suites = root.findall("testsuite")
-    assert [suite.get("name") for suite in suites] == ["replica-kill", "replica-kill"]
+    assert [suite.get("name") for suite in suites] == ["replica-kill [trial 1]", "replica-kill [trial 1]"]
     assert [(suite.get("tests"), suite.get("failures")) for suite in suites] == [("4", "0"), ("5", "3")]
     assert (root.get("tests"), root.get("failures")) == ("9", "3")
     names = [case.get("name") for case in suites[1].iter("testcase")]
@@ -142,7 +142,7 @@ def test_junit_has_a_suite_per_run_and_a_case_per_slo(
         "replica-kill: latency gateway->model-b: rto",
         "replica-kill: latency gateway->model-b: availability",
     ]
-    assert {case.get("classname") for case in suites[1].iter("testcase")} == {"replica-kill"}
+    assert {case.get("classname") for case in suites[1].iter("testcase")} == {"replica-kill [trial 1]"}
     messages = [failure.get("message") for failure in suites[1].iter("failure")]
     assert messages[0] == "rto missed: target ≤ 5.00 s, measured 7.20 s"
     assert messages[1] == "rto missed: target ≤ 5.00 s, not recovered before the observation ended"
@@ -153,9 +153,11 @@ def test_junit_reports_aborted_and_errored_runs(tmp_path: Path) -> None:
     errored = _result("error", [], reason="toxiproxy unreachable").model_copy(update={"steady_state_ok": False})
     suites = ET.parse(write_junit([aborted, errored], tmp_path / "junit.xml")).getroot().findall("testsuite")
 
+    assert [suite.get("name") for suite in suites] == ["replica-kill [trial 1]", "replica-kill [trial 1]"]
     run_case = suites[0].find("testcase[@name='run']")
     assert run_case is not None
-    assert run_case.find("failure").get("message") == "aborted: availability below 50% for 5s"
+    assert run_case.find("error").get("message") == "aborted: availability below 50% for 5s"
+    assert run_case.find("error").get("type") == "aborted"
     assert suites[0].find("testcase[@name='steady-state']/failure") is not None
     assert suites[1].find("testcase[@name='run']/error").get("message") == "toxiproxy unreachable"
     assert suites[1].find("testcase[@name='steady-state']/skipped") is not None
