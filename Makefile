@@ -47,6 +47,7 @@ bench: setup
 	$(PYTHON) tests/benchmarks/model_server_bench.py
 	$(PYTHON) tests/benchmarks/inject_bench.py
 	$(PYTHON) tests/benchmarks/rollback_bench.py --flagger-trials 1
+	$(PYTHON) tests/benchmarks/report_bench.py
 
 clean:
 	rm -rf $(VENV) .tools compose/image/.build
