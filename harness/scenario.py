@@ -150,18 +150,20 @@ def _untagged(detail: ErrorDetails) -> InitErrorDetails:
     return {"type": kind, "loc": tuple(detail["loc"][1:]), "input": detail["input"]}
 
 
-def _per_run_or_trials(scalar: Any, over_trials: type[_OverTrials]) -> Any:
-    """`scalar` (judged on every run) or a mapping of statistics over trials (judged on their spread)."""
-    return Annotated[
-        Union[Annotated[scalar, Tag("run"), Tip(_OVER_TRIALS_TIP)], Annotated[over_trials, Tag("trials")]],  # noqa: UP007
-        Discriminator(_form),
-        WrapValidator(_untagged_errors),
-    ]
-
-
-TimeSLO = _per_run_or_trials(Duration, DurationOverTrials)
-FractionSLO = _per_run_or_trials(Fraction, FractionOverTrials)
-CountSLO = _per_run_or_trials(_Count, CountOverTrials)
+_FORM = (Discriminator(_form), WrapValidator(_untagged_errors))
+"""A scalar (judged on every run) or a mapping of statistics over trials (judged on their spread)."""
+TimeSLO = Annotated[
+    Union[Annotated[Duration, Tag("run"), Tip(_OVER_TRIALS_TIP)], Annotated[DurationOverTrials, Tag("trials")]],  # noqa: UP007
+    *_FORM,
+]
+FractionSLO = Annotated[
+    Union[Annotated[Fraction, Tag("run"), Tip(_OVER_TRIALS_TIP)], Annotated[FractionOverTrials, Tag("trials")]],  # noqa: UP007
+    *_FORM,
+]
+CountSLO = Annotated[
+    Union[Annotated[_Count, Tag("run"), Tip(_OVER_TRIALS_TIP)], Annotated[CountOverTrials, Tag("trials")]],  # noqa: UP007
+    *_FORM,
+]
 FLOORS = frozenset({"availability"})
 """Metrics that must be at least their target; every other one is a ceiling."""
 
