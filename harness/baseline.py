@@ -192,7 +192,7 @@ def _compare_row(
     improved = change < 0
     where = f" fault {row.fault_index + 1} ({row.fault})" if several else ""
     what = f"{'' if row.statistic == PER_RUN else stat + ' '}{_LABELS.get(row.metric, row.metric.replace('_', ' '))}"
-    sentence = f"{scenario}{where} {what} {show(old, row.unit)} -> {show(new, row.unit)}, {_percent(change, new)}"
+    sentence = f"{scenario}{where} {what} {show(old, row.unit)} -> {show(new, row.unit)}, {percent_change(change, new)}"
     if regressed:
         text = f"{sentence}, tolerance {tolerance * 100:g}%"
     elif improved:
@@ -225,7 +225,8 @@ def _change(old: float, new: float, floor: bool) -> float:
     return (new - old) / old
 
 
-def _percent(change: float, new: float) -> str:
+def percent_change(change: float, new: float) -> str:
+    """'+78%', or in words when the baseline was 0 or the figure is now never."""
     if math.isinf(change):
         return "now never" if math.isinf(new) else "up from none"
     return f"{change * 100:+.0f}%"

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict
 
 from harness import __version__
+from harness.baseline import percent_change
 from harness.history import read_history
 from harness.report.html import template_environment
 from harness.report.trend import trend_png_base64
@@ -271,6 +272,7 @@ def _render(runs: list[SuiteRun], document: SuiteIndex, trends: Mapping[str, str
         rows=rows,
         trends=trends,
         show=show,
+        percent_change=percent_change,
         per_run=PER_RUN,
         version=__version__,
     )
