@@ -156,3 +156,17 @@ def test_a_baseline_saved_from_a_run_folder_reads_its_result_json(tmp_path: Path
     _, saved = load_baseline(str(tmp_path / "b.json"), tmp_path)
     figures = saved.scenarios["replica-kill"].faults[0]
     assert (figures.label, figures.figures["rto"].stats["p95"]) == ("kill model-a", 1.25)
+
+
+@pytest.mark.parametrize("value", ["rto", "rtoo=10%", "rto=ten"])
+def test_a_bad_tolerance_is_bad_input(tmp_path: Path, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = tmp_path / "replica-kill.yaml"
+    scenario.write_text(SCENARIO)
+
+    assert main(["run", str(scenario), "--tolerance", value, "--reports-dir", str(tmp_path)]) == EXIT_BAD_INPUT
+    assert f"--tolerance '{value}'" in capsys.readouterr().err
+
+
+def test_saving_a_baseline_with_nothing_run_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["baseline", "save", "--reports-dir", str(tmp_path)]) == EXIT_BAD_INPUT
+    assert f"no run or suite in {tmp_path}" in capsys.readouterr().err

@@ -169,3 +169,13 @@ def test_bucket_thresholds_over_trials_use_the_strictest_target() -> None:
 
     assert (slos.threshold("availability"), slos.threshold("latency_p95")) == (0.9999, 0.1)
     assert (slos.per_run("availability"), slos.per_run("latency_p95")) == (None, None)
+
+
+def test_a_single_ttd_target_judges_every_run_and_undetected_is_not_measured() -> None:
+    records = stream(20.0, failed=((0.0, 1.0),))
+
+    scored = score(records, 20.0, SLOs(ttd="1s"))  # no HAProxy signal given: TTD cannot be measured
+
+    (ttd,) = [slo for slo in scored.slos if slo.name == "ttd"]
+    assert (ttd.target, ttd.measured, ttd.passed) == (1.0, None, False)
+    assert ttd.not_measured
