@@ -14,7 +14,7 @@ import harness.runner
 from harness.baseline import Baseline, BaselineScenario, compare, load_baseline
 from harness.cli import main
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SLO_MISSED, BadInput
-from harness.report.suite import SuiteRun
+from harness.report.suite import SuiteIndex, SuiteRun
 from harness.scenario import SLOs
 from harness.trials import fault_figures, judge_scenario
 from tests.unit.test_trials import fault, trial, trials_with_rtos
@@ -124,6 +124,7 @@ def test_the_cli_gates_on_the_p95_saves_a_baseline_and_fails_a_regression(
     (suite,) = reports.glob("*-suite")
     index = json.loads((suite / "index.json").read_text())
     assert index["schema_version"] == 2 and index["verdict"] == "pass"
+    SuiteIndex.model_validate(index)  # index.json is the model's document
     assert index["scenarios"][0]["flaky"] and index["scenarios"][0]["gates"][0]["statistic"] == "p95"
 
     assert main(["baseline", "save", "--reports-dir", str(reports)]) == EXIT_OK
