@@ -7,6 +7,7 @@ Durations are written like `250ms`, `30s`, `1m`; fractions like `99.9%`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -88,6 +89,10 @@ class _OverTrials(_Strict):
         if not self.targets():
             raise ValueError(f"give at least one statistic ({', '.join(STATISTICS)}), e.g. `{self.example}`")
         return self
+
+    def describe(self, show: Callable[[float], str]) -> str:
+        """'{p95: 2s, max: 10s}' with each target written by `show` (for one-line summaries)."""
+        return "{" + ", ".join(f"{stat}: {show(target)}" for stat, target in self.targets().items()) + "}"
 
     def targets(self) -> dict[str, float]:
         """Statistic -> target, in the order of `STATISTICS`."""
