@@ -16,6 +16,7 @@ from rich.markup import escape
 from typer.exceptions import TyperException
 
 from harness import __version__
+from harness.commands.baseline import baseline_app
 from harness.commands.fault_types import fault_types_command
 from harness.commands.init import init_command
 from harness.commands.inject import register_inject_commands
@@ -29,6 +30,7 @@ from harness.errors import EXIT_BAD_INPUT, HarnessError
 
 app = typer.Typer(help="Prove whether an ML serving system really fails over fast.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+app.add_typer(baseline_app, name="baseline")
 register_scenario_commands(app)
 app.command("targets")(targets_command)
 app.command("init")(init_command)

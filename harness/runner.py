@@ -420,7 +420,12 @@ def _watching(watchers: list[StateWatch]) -> Iterator[None]:
             watcher.stop()
 
 
-def run_scenario(scenario: Scenario, target: Target, options: RunOptions, console: Console) -> list[SuiteRun]:
-    """Every trial of one scenario against `target`, in order, each with the folder of its reports."""
+def run_scenario(
+    scenario: Scenario, target: Target, options: RunOptions, console: Console, trials: int | None = None
+) -> list[SuiteRun]:
+    """Every trial of one scenario against `target`, in order, each with the folder of its reports;
+    `trials` (`--trials N`) overrides the scenario's own. Each trial is a whole run (stack up and down)."""
+    if trials is not None:
+        scenario = scenario.model_copy(update={"trials": trials})
     runs = [ScenarioRun(scenario, target, options, console, trial) for trial in range(1, scenario.trials + 1)]
     return [SuiteRun(run.execute(), run.out_dir) for run in runs]

@@ -7,10 +7,22 @@ Durations are written like `250ms`, `30s`, `1m`; fractions like `99.9%`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from harness.faults import FaultSpec
 from harness.monkey import Monkey
@@ -57,36 +69,187 @@ class SteadyState(_Strict):
     """Window before the first fault (and at the end) that must meet the SLOs."""
 
 
-class LatencySLO(_Strict):
+STATISTICS = ("p50", "p90", "p95", "p99", "max", "min", "mean")
+"""The statistics a target over trials may name (see `harness/trials.py` for how each is computed)."""
+_OVER_TRIALS_TIP = (
+    "one value judges every trial; a mapping of statistics such as `{p95: 2s}` "
+    f"({', '.join(STATISTICS)}) judges their spread over the trials (docs/release-gate.md)"
+)
+
+
+class _OverTrials(_Strict):
+    """Targets on the distribution of a per-trial figure over a scenario's trials (`rto: {p95: 2s}`).
+
+    Never judged on one run: each trial only measures the figure, `harness/trials.py` gates the spread."""
+
+    example: ClassVar[str] = "{p95: 2s}"
+
+    @model_validator(mode="after")
+    def _names_a_statistic(self) -> _OverTrials:
+        if not self.targets():
+            raise ValueError(f"give at least one statistic ({', '.join(STATISTICS)}), e.g. `{self.example}`")
+        return self
+
+    def describe(self, show: Callable[[float], str]) -> str:
+        """'{p95: 2s, max: 10s}' with each target written by `show` (for one-line summaries)."""
+        return "{" + ", ".join(f"{stat}: {show(target)}" for stat, target in self.targets().items()) + "}"
+
+    def targets(self) -> dict[str, float]:
+        """Statistic -> target, in the order of `STATISTICS`."""
+        values = {name: getattr(self, name) for name in STATISTICS}
+        return {name: float(value) for name, value in values.items() if value is not None}
+
+
+class DurationOverTrials(_OverTrials):
     p50: Duration | None = None
+    p90: Duration | None = None
     p95: Duration | None = None
     p99: Duration | None = None
+    max: Duration | None = None
+    min: Duration | None = None
+    mean: Duration | None = None
+
+
+class FractionOverTrials(_OverTrials):
+    example: ClassVar[str] = "{min: 99.9%}"
+    p50: Fraction | None = None
+    p90: Fraction | None = None
+    p95: Fraction | None = None
+    p99: Fraction | None = None
+    max: Fraction | None = None
+    min: Fraction | None = None
+    mean: Fraction | None = None
+
+
+_Count = Annotated[int, Field(ge=0)]
+
+
+class CountOverTrials(_OverTrials):
+    example: ClassVar[str] = "{max: 0}"
+    p50: _Count | None = None
+    p90: _Count | None = None
+    p95: _Count | None = None
+    p99: _Count | None = None
+    max: _Count | None = None
+    min: _Count | None = None
+    mean: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
+def _form(value: Any) -> str:
+    return "trials" if isinstance(value, dict) else "run"
+
+
+def _untagged_errors(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Errors name the file's path (`slos.rto.p95`), not the union member chosen (`slos.rto.trials.p95`)."""
+    try:
+        return handler(value)
+    except ValidationError as error:
+        details = [_untagged(detail) for detail in error.errors()]
+        raise ValidationError.from_exception_data(error.title, details) from None
+
+
+def _untagged(detail: ErrorDetails) -> InitErrorDetails:
+    kind: Any = detail["type"]
+    if kind not in ("extra_forbidden", "missing"):
+        kind = PydanticCustomError(kind, detail["msg"], detail.get("ctx"))
+    return {"type": kind, "loc": tuple(detail["loc"][1:]), "input": detail["input"]}
+
+
+_FORM = (Discriminator(_form), WrapValidator(_untagged_errors))
+"""A scalar (judged on every run) or a mapping of statistics over trials (judged on their spread)."""
+TimeSLO = Annotated[
+    Union[Annotated[Duration, Tag("run"), Tip(_OVER_TRIALS_TIP)], Annotated[DurationOverTrials, Tag("trials")]],  # noqa: UP007
+    *_FORM,
+]
+FractionSLO = Annotated[
+    Union[Annotated[Fraction, Tag("run"), Tip(_OVER_TRIALS_TIP)], Annotated[FractionOverTrials, Tag("trials")]],  # noqa: UP007
+    *_FORM,
+]
+CountSLO = Annotated[
+    Union[Annotated[_Count, Tag("run"), Tip(_OVER_TRIALS_TIP)], Annotated[CountOverTrials, Tag("trials")]],  # noqa: UP007
+    *_FORM,
+]
+FLOORS = frozenset({"availability"})
+"""Metrics that must be at least their target; every other one is a ceiling."""
+
+
+class LatencySLO(_Strict):
+    p50: TimeSLO | None = None
+    p95: TimeSLO | None = None
+    """Also the healthy-bucket threshold (over trials: the strictest target given)."""
+    p99: TimeSLO | None = None
+
+
+DEFAULT_TOLERANCE = 0.25
+"""How much worse than its baseline a figure may get, as a share of the baseline figure."""
+
+
+def parse_tolerance(value: Any) -> float:
+    """'25%' -> 0.25 and '150%' -> 1.5 (a tolerance may exceed 100%); a bare number is a share."""
+    text = str(value).strip()
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a percentage; write it like 25%") from None
+    if isinstance(value, bool) or not 0.0 <= number <= 100.0:
+        raise ValueError(f"'{value}' is not a tolerance from 0% to 10000%; write it like 25%")
+    return round(number, 12)
+
+
+Tolerance = Annotated[float, BeforeValidator(parse_tolerance), Tip("a tolerance looks like 25% (of the baseline figure)")]
+
+
+class Regression(_Strict):
+    """How much worse than the baseline a figure may get before it fails the gate (`--baseline`);
+    a share of the baseline's figure, default `DEFAULT_TOLERANCE` (docs/release-gate.md)."""
+
+    rto: Tolerance | None = None
+    ttd: Tolerance | None = None
+    rpo: Tolerance | None = None
+    lost_writes: Tolerance | None = None
+    availability: Tolerance | None = None
+    """Of the unavailability (1 - availability): 99.9% -> 99.8% is +100%."""
+    latency_p50: Tolerance | None = None
+    latency_p95: Tolerance | None = None
+    latency_p99: Tolerance | None = None
+    quality_rto: Tolerance | None = None
+    bad_predictions: Tolerance | None = None
+    degraded_share: Tolerance | None = None
+    rollback: Tolerance | None = None
+    failback: Tolerance | None = None
+    failback_errors: Tolerance | None = None
 
 
 class SLOs(_Strict):
-    rto: Duration | None = None
-    rpo: Duration | None = None
-    lost_writes: int | None = Field(None, ge=0)
+    rto: TimeSLO | None = None
+    ttd: TimeSLO | None = None
+    """Injection until the stack's own signal said the target was unhealthy."""
+    rpo: TimeSLO | None = None
+    lost_writes: CountSLO | None = None
     """Acknowledged writes a fault may lose; None: 0 whenever the store was read back."""
-    availability: Fraction | None = None
+    availability: FractionSLO | None = None
     """Fraction of requests ok within each fault window (and the healthy-bucket threshold)."""
     latency: LatencySLO = LatencySLO()
-    accuracy: Fraction | None = None
+    accuracy: Annotated[
+        Fraction, Tip("accuracy is the quality-bucket threshold, one value: gate quality over trials with quality_rto")
+    ] | None = None
     """Fraction of labelled answers right, within each fault window (and the quality-bucket threshold)."""
-    quality_rto: Duration | None = None
+    quality_rto: TimeSLO | None = None
     """Injection until accuracy is back at `accuracy` for `stable_for`."""
-    bad_predictions: int | None = Field(None, ge=0)
+    bad_predictions: CountSLO | None = None
     """Wrong answers a fault may serve in buckets below `accuracy`."""
-    degraded_share: Fraction | None = None
+    degraded_share: FractionSLO | None = None
     """Largest share of the answers in a fault window that may be flagged degraded."""
-    rollback: Duration | None = None
+    rollback: TimeSLO | None = None
     """Injection until every replica serves its pre-injection model version again (rollback verified)."""
-    failback: Duration | None = None
+    failback: TimeSLO | None = None
     """Revert until the primary pool serves again, after a failover to a backup (harness/failback.py)."""
-    failback_errors: int | None = Field(None, ge=0)
+    failback_errors: CountSLO | None = None
     """Failed requests a failback may cost."""
     bucket: Duration = Field(0.25, gt=0)
     stable_for: Duration = Field(5.0, gt=0)
+    regression: Regression = Regression()
+    """Per-SLO tolerance against a baseline (`failover run --baseline`), e.g. `{rto: 25%}`."""
 
     @model_validator(mode="after")
     def _quality_needs_an_accuracy_target(self) -> SLOs:
@@ -95,6 +258,38 @@ class SLOs(_Strict):
             verb = "judges" if len(judged) == 1 else "judge"
             raise field_missing("accuracy", f"{' and '.join(judged)} {verb} buckets against it")
         return self
+
+    def target(self, metric: str) -> float | _OverTrials | None:
+        """The target of `metric` (a `METRICS` name such as 'rto' or 'latency_p95') as written."""
+        if metric.startswith("latency_"):
+            return getattr(self.latency, metric.removeprefix("latency_"))  # type: ignore[no-any-return]
+        return getattr(self, metric)  # type: ignore[no-any-return]
+
+    def per_run(self, metric: str) -> float | None:
+        """The target every run is judged on; None when unset or given over trials (never judged per run)."""
+        target = self.target(metric)
+        return None if target is None or isinstance(target, _OverTrials) else float(target)
+
+    def over_trials(self) -> dict[str, dict[str, float]]:
+        """Metric -> {statistic: target} for every SLO given over trials."""
+        found = {metric: self.target(metric) for metric in METRICS}
+        return {metric: target.targets() for metric, target in found.items() if isinstance(target, _OverTrials)}
+
+    def threshold(self, metric: str) -> float | None:
+        """What a bucket must meet (availability, latency_p95): the single target, or over trials the
+        strictest target given (a bucket is healthy only when it meets every target)."""
+        target = self.target(metric)
+        if not isinstance(target, _OverTrials):
+            return None if target is None else float(target)
+        values = target.targets().values()
+        return max(values) if metric in FLOORS else min(values)
+
+
+METRICS = (
+    "rto", "ttd", "rpo", "lost_writes", "availability", "latency_p50", "latency_p95", "latency_p99",
+    "quality_rto", "bad_predictions", "degraded_share", "rollback", "failback", "failback_errors",
+)  # fmt: skip
+"""The per-fault figures an SLO can gate, by their `SLOResult` names."""
 
 
 class StopCondition(_Strict):

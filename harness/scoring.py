@@ -240,12 +240,13 @@ def score_fault(
     quality_rto_s = None if quality_outages is None else quality_outages.outages.rto_s
     lost = _loss_figures(fault.injected_at, losses, missing)
     back = failback(records, fault, slos.stable_for, _failback_end(fault, next_fault, observation_end), missing.get("degraded_share"))
+    ttd_s = None if "ttd" in missing else _ttd(signals, signal_server, fault.injected_at)
     return FaultScore(
         fault=fault,
         rto_s=outages.rto_s,
         rto_bracket_s=outages.bracket,
         rto_resolution_s=max(slos.bucket, 1.0 / probe_rate),
-        ttd_s=None if "ttd" in missing else _ttd(signals, signal_server, fault.injected_at),
+        ttd_s=ttd_s,
         quality_rto_s=quality_rto_s,
         quality=quality,
         failback_s=back.seconds,
@@ -265,6 +266,7 @@ def score_fault(
         not_measured=missing,
         slos=[
             *_slo_results(slos, outages, stats, lost, missing),
+            *_ttd_slo(slos, ttd_s, missing),
             *_quality_slos(slos, quality_rto_s, quality, missing),
             *_failback_slos(slos, back),
         ],
@@ -378,7 +380,7 @@ def unattributed_loss(losses: Losses, slos: SLOs) -> UnattributedLoss | None:
     outside = losses.outside
     if len(outside.acks) == 0:
         return None
-    count, target = len(outside.acks), slos.lost_writes or 0
+    count, target = len(outside.acks), int(slos.threshold("lost_writes") or 0)
     return UnattributedLoss(
         lost_writes=count,
         oldest_ack_at=float(outside.acks[0]),
@@ -486,10 +488,11 @@ def _probes_since(records: pd.DataFrame, injected_at: float, bucket_s: float, n_
 
 def _service_health(probes: _Probes, slos: SLOs, n_buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(healthy per bucket, good per probe, bad per probe) by availability and the p95 of successes."""
-    target = AVAILABILITY_WITHOUT_TARGET if slos.availability is None else slos.availability
+    availability = slos.threshold("availability")
+    target = AVAILABILITY_WITHOUT_TARGET if availability is None else availability
     healthy = _share(probes.bucket, probes.ok, np.ones_like(probes.ok), n_buckets) >= target
     good = probes.ok.copy()
-    p95_target = slos.latency.p95
+    p95_target = slos.threshold("latency_p95")
     if p95_target is not None:
         good &= probes.latency <= p95_target
         ok = probes.ok
@@ -731,24 +734,28 @@ def _window_stats(records: pd.DataFrame, start: float, end: float) -> _WindowSta
 def _slo_results(
     slos: SLOs, outages: _Outages, stats: _WindowStats, lost: _LostFigures, missing: Mapping[str, str]
 ) -> list[SLOResult]:
-    """One result per SLO with a target, in a fixed order:
+    """One result per SLO with a target judged on every run (an SLO over trials is judged by
+    `harness/trials.py` on the spread, never here), in a fixed order:
     rto, later_outages, rpo, lost_writes, availability, latency, accuracy."""
     results = []
-    if slos.rto is not None:
-        results.append(_ceiling("rto", slos.rto, outages.rto_s))
+    rto = slos.per_run("rto")
+    if rto is not None:
+        results.append(_ceiling("rto", rto, outages.rto_s))
         if outages.later:
             durations = [outage.duration_s for outage in outages.later]
             longest = None if None in durations else max(d for d in durations if d is not None)
-            results.append(_ceiling("later_outages", slos.rto, longest))
-    if slos.rpo is not None:
-        results.append(_ceiling("rpo", slos.rpo, lost.rpo_s, missing.get("rpo")))
-    lost_target = 0 if slos.lost_writes is None and lost.read_back else slos.lost_writes
+            results.append(_ceiling("later_outages", rto, longest))
+    rpo = slos.per_run("rpo")
+    if rpo is not None:
+        results.append(_ceiling("rpo", rpo, lost.rpo_s, missing.get("rpo")))
+    lost_target = 0 if slos.lost_writes is None and lost.read_back else slos.per_run("lost_writes")
     if lost_target is not None:
         results.append(_ceiling("lost_writes", lost_target, lost.count, missing.get("lost_writes"), unit="count"))
-    if slos.availability is not None:
+    availability = slos.per_run("availability")
+    if availability is not None:
         no_requests = "no request was sent in the fault window"
-        results.append(_floor("availability", slos.availability, stats.availability, no_requests))
-    latency_targets = (slos.latency.p50, slos.latency.p95, slos.latency.p99)
+        results.append(_floor("availability", availability, stats.availability, no_requests))
+    latency_targets = [slos.per_run(f"latency_{name}") for name in ("p50", "p95", "p99")]
     for name, target, measured in zip(("p50", "p95", "p99"), latency_targets, stats.latency, strict=True):
         if target is not None:
             no_success = "no request succeeded in the fault window"
@@ -759,25 +766,27 @@ def _slo_results(
     return results
 
 
+def _ttd_slo(slos: SLOs, ttd_s: float | None, missing: Mapping[str, str]) -> list[SLOResult]:
+    """ttd, when judged on every run; not detected is a miss like not recovered."""
+    target = slos.per_run("ttd")
+    return [] if target is None else [_ceiling("ttd", target, ttd_s, missing.get("ttd"))]
+
+
 def _quality_slos(
     slos: SLOs, quality_rto_s: float | None, quality: Quality, missing: Mapping[str, str]
 ) -> list[SLOResult]:
     """quality_rto, bad_predictions, degraded_share, rollback: those with a target, in that order."""
+    figures: list[tuple[str, float | None, Unit]] = [
+        ("quality_rto", quality_rto_s, "s"),
+        ("bad_predictions", quality.bad_predictions, "count"),
+        ("degraded_share", quality.degraded_share, "share"),
+        ("rollback", quality.rollback_verified_s, "s"),
+    ]
     results = []
-    if slos.quality_rto is not None:
-        results.append(_ceiling("quality_rto", slos.quality_rto, quality_rto_s, missing.get("quality_rto")))
-    if slos.bad_predictions is not None:
-        measured = quality.bad_predictions
-        results.append(
-            _ceiling("bad_predictions", slos.bad_predictions, measured, missing.get("bad_predictions"), unit="count")
-        )
-    if slos.degraded_share is not None:
-        measured = quality.degraded_share
-        results.append(
-            _ceiling("degraded_share", slos.degraded_share, measured, missing.get("degraded_share"), unit="share")
-        )
-    if slos.rollback is not None:
-        results.append(_ceiling("rollback", slos.rollback, quality.rollback_verified_s, missing.get("rollback")))
+    for name, measured, unit in figures:
+        target = slos.per_run(name)
+        if target is not None:
+            results.append(_ceiling(name, target, measured, missing.get(name), unit=unit))
     return results
 
 
@@ -791,10 +800,11 @@ def _failback_end(fault: FaultWindow, next_fault: FaultWindow | None, observatio
 
 def _failback_slos(slos: SLOs, back: Failback) -> list[SLOResult]:
     results = []
-    if slos.failback is not None:
-        results.append(_ceiling("failback", slos.failback, back.seconds, back.not_measured))
-    if slos.failback_errors is not None:
-        results.append(_ceiling("failback_errors", slos.failback_errors, back.errors, back.not_measured, unit="count"))
+    target, errors = slos.per_run("failback"), slos.per_run("failback_errors")
+    if target is not None:
+        results.append(_ceiling("failback", target, back.seconds, back.not_measured))
+    if errors is not None:
+        results.append(_ceiling("failback_errors", errors, back.errors, back.not_measured, unit="count"))
     return results
 
 
@@ -860,15 +870,16 @@ def check_steady(records: pd.DataFrame, start: float, end: float, slos: SLOs) ->
     stats = _window_stats(records, start, end)
     if stats.requests == 0 or stats.availability is None:
         return False, "no requests were sent"
-    target = AVAILABILITY_WITHOUT_TARGET if slos.availability is None else slos.availability
+    availability = slos.threshold("availability")
+    target = AVAILABILITY_WITHOUT_TARGET if availability is None else availability
     reasons = []
     if stats.availability < target:
-        unset = " (no availability target: every request must succeed)" if slos.availability is None else ""
+        unset = " (no availability target: every request must succeed)" if availability is None else ""
         reasons.append(
             f"availability {fmt.fraction(stats.availability)} < {fmt.fraction(target)}{unset} "
             f"({fmt.count(stats.failed)} of {fmt.count(stats.requests)} requests failed)"
         )
-    latency_targets = (slos.latency.p50, slos.latency.p95, slos.latency.p99)
+    latency_targets = [slos.threshold(f"latency_{name}") for name in ("p50", "p95", "p99")]
     for name, target_s, measured in zip(("p50", "p95", "p99"), latency_targets, stats.latency, strict=True):
         if target_s is None:
             continue

@@ -29,7 +29,9 @@ from harness.stack.spec import REPO_ROOT
 from harness.targets import Target, resolve_target
 
 if TYPE_CHECKING:
+    from harness.baseline import Baseline
     from harness.report.suite import SuiteRun
+    from harness.trials import ScenarioGate
 
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 REPORTS_DIR = REPO_ROOT / "reports"
@@ -93,6 +95,9 @@ def run_command(
     junit: Annotated[Optional[Path], typer.Option(help="Also write one JUnit XML for every run here.")] = None,
     reports_dir: Annotated[Path, typer.Option(help="Where each run's folder is written.")] = REPORTS_DIR,
     keep_up: Annotated[bool, typer.Option(help="Leave the stack up afterwards.")] = False,
+    trials: Annotated[Optional[int], typer.Option(min=1, max=100, help="Run each scenario this many times (overrides its `trials`).")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="Compare with a baseline file, or 'latest' (the newest in REPORTS_DIR/baselines/); a regression fails.")] = None,
+    tolerance: Annotated[Optional[list[str]], typer.Option(help="A regression tolerance, METRIC=PERCENT (e.g. rto=10%); repeatable; overrides the scenarios' `slos.regression`.")] = None,
     gateway_port: GatewayPort = 8080,
     stats_port: StatsPort = 8404,
     toxiproxy_port: ToxiproxyPort = 8474,
@@ -103,35 +108,71 @@ def run_command(
 
     if backend not in (None, "local", "compose"):
         raise BadInput(f"unknown backend '{backend}'", "use --backend local or --backend compose")
+    from harness.baseline import load_baseline, parse_tolerances
+
     settings = StackSettings(project=project, gateway_port=gateway_port, stats_port=stats_port, toxiproxy_port=toxiproxy_port)
+    overrides = parse_tolerances(tolerance or [])
+    baseline_path, against = load_baseline(baseline, reports_dir) if baseline else (None, None)  # missing: exit 2 now
     scenarios = load_all(paths, settings, target, backend)
     options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up)  # type: ignore[arg-type]
     runs: list[SuiteRun] = []
+    gates: list[tuple[ScenarioGate, str]] = []
     for _, scenario, scenario_target in scenarios:
-        for run in run_scenario(scenario, scenario_target, options, console):
+        scenario_runs = run_scenario(scenario, scenario_target, options, console, trials)
+        for run in scenario_runs:
             print_summary(run.result, console)
-            runs.append(run)
-    _write_suite_outputs(runs, reports_dir, junit)
-    raise typer.Exit(suite_exit_code([run.result.verdict for run in runs]))
+        runs += scenario_runs
+        gates.append((_gate(scenario, scenario_runs, against, overrides), scenario_runs[0].result.backend))
+    _append_history(reports_dir, gates)
+    _write_suite_outputs(runs, [gate for gate, _ in gates], reports_dir, junit, baseline_path)
+    raise typer.Exit(suite_exit_code([gate.verdict for gate, _ in gates]))
+
+
+def _gate(scenario: Scenario, runs: list[SuiteRun], against: Baseline | None, overrides: dict[str, float]) -> ScenarioGate:
+    """The scenario's verdict over its trials (and against the baseline), printed one line per SLO when
+    there is more than a single run's verdict to say."""
+    from harness.baseline import compare
+    from harness.trials import gate_lines, judge_scenario
+
+    gate = judge_scenario(scenario.name, [run.result for run in runs], scenario.slos)
+    if against is not None:
+        gate = compare(gate, against, scenario.slos, overrides)
+    if against is not None or len(runs) > 1 or scenario.slos.over_trials():
+        for line in gate_lines(gate):
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
+    return gate
+
+
+def _append_history(reports_dir: Path, gates: list[tuple[ScenarioGate, str]]) -> None:
+    from harness.history import HISTORY_FILE, append_history
+
+    append_history(reports_dir / HISTORY_FILE, gates)
 
 
 def suite_exit_code(verdicts: list[str]) -> int:
-    """2 if any run hit an infrastructure error, else 1 if any missed an SLO or aborted, else 0."""
+    """2 if any scenario hit an infrastructure error, else 1 if any missed an SLO (per run, over its
+    trials, or against the baseline) or aborted, else 0 (verdicts: each scenario's gate)."""
     if "error" in verdicts:
         return EXIT_BAD_INPUT
     return EXIT_OK if all(verdict == "pass" for verdict in verdicts) else EXIT_SLO_MISSED
 
 
-def _write_suite_outputs(runs: list[SuiteRun], reports_dir: Path, junit: Path | None) -> None:
-    """JUnit over every run when asked; an index (HTML and JSON) when there was more than one run."""
+def _write_suite_outputs(
+    runs: list[SuiteRun], gates: list[ScenarioGate], reports_dir: Path, junit: Path | None, baseline: Path | None
+) -> None:
+    """JUnit over every run when asked; an index (HTML and JSON) when there was more than one run, or a
+    baseline to compare with."""
+    from harness.history import HISTORY_FILE
     from harness.report.junit import write_junit
     from harness.report.suite import write_suite_index
 
     if junit is not None:
         write_junit([run.result for run in runs], junit)
         console.print(f"JUnit: {junit}")
-    if len(runs) > 1:
-        index = write_suite_index(runs, reports_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-suite")
+    if len(runs) > 1 or baseline:
+        out = reports_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-suite"
+        shown = None if baseline is None else str(baseline)
+        index = write_suite_index(runs, out, gates, history=reports_dir / HISTORY_FILE, baseline=shown)
         console.print(f"suite index: {index['html']}")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -173,11 +172,11 @@ def test_index_json_round_trips_and_matches_the_aggregate(
     document = json.loads(path.read_text())
 
     assert json.loads(json.dumps(document)) == document
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["verdict"] == "error"
     assert document["counts"] == {"runs": 4, "pass": 2, "fail": 1, "aborted": 0, "error": 1}
     assert document["backends"] == ["local", "compose"]
-    expected = [asdict(a) for a in aggregate_trials([run.result for run in runs])]
+    expected = [a.model_dump(mode="json") for a in aggregate_trials([run.result for run in runs])]
     assert document["scenarios"] == expected
     replica_kill = document["scenarios"][0]
     assert {key: replica_kill[key] for key in ("scenario", "verdict", "trials", "passed")} == {
