@@ -77,7 +77,7 @@ _OVER_TRIALS_TIP = (
 )
 
 
-class _OverTrials(_Strict):
+class OverTrials(_Strict):
     """Targets on the distribution of a per-trial figure over a scenario's trials (`rto: {p95: 2s}`).
 
     Never judged on one run: each trial only measures the figure, `harness/trials.py` gates the spread."""
@@ -85,7 +85,7 @@ class _OverTrials(_Strict):
     example: ClassVar[str] = "{p95: 2s}"
 
     @model_validator(mode="after")
-    def _names_a_statistic(self) -> _OverTrials:
+    def _names_a_statistic(self) -> OverTrials:
         if not self.targets():
             raise ValueError(f"give at least one statistic ({', '.join(STATISTICS)}), e.g. `{self.example}`")
         return self
@@ -100,7 +100,7 @@ class _OverTrials(_Strict):
         return {name: float(value) for name, value in values.items() if value is not None}
 
 
-class DurationOverTrials(_OverTrials):
+class DurationOverTrials(OverTrials):
     p50: Duration | None = None
     p90: Duration | None = None
     p95: Duration | None = None
@@ -110,7 +110,7 @@ class DurationOverTrials(_OverTrials):
     mean: Duration | None = None
 
 
-class FractionOverTrials(_OverTrials):
+class FractionOverTrials(OverTrials):
     example: ClassVar[str] = "{min: 99.9%}"
     p50: Fraction | None = None
     p90: Fraction | None = None
@@ -124,7 +124,7 @@ class FractionOverTrials(_OverTrials):
 _Count = Annotated[int, Field(ge=0)]
 
 
-class CountOverTrials(_OverTrials):
+class CountOverTrials(OverTrials):
     example: ClassVar[str] = "{max: 0}"
     p50: _Count | None = None
     p90: _Count | None = None
@@ -259,7 +259,7 @@ class SLOs(_Strict):
             raise field_missing("accuracy", f"{' and '.join(judged)} {verb} buckets against it")
         return self
 
-    def target(self, metric: str) -> float | _OverTrials | None:
+    def target(self, metric: str) -> float | OverTrials | None:
         """The target of `metric` (a `METRICS` name such as 'rto' or 'latency_p95') as written."""
         if metric.startswith("latency_"):
             return getattr(self.latency, metric.removeprefix("latency_"))  # type: ignore[no-any-return]
@@ -268,18 +268,18 @@ class SLOs(_Strict):
     def per_run(self, metric: str) -> float | None:
         """The target every run is judged on; None when unset or given over trials (never judged per run)."""
         target = self.target(metric)
-        return None if target is None or isinstance(target, _OverTrials) else float(target)
+        return None if target is None or isinstance(target, OverTrials) else float(target)
 
     def over_trials(self) -> dict[str, dict[str, float]]:
         """Metric -> {statistic: target} for every SLO given over trials."""
         found = {metric: self.target(metric) for metric in METRICS}
-        return {metric: target.targets() for metric, target in found.items() if isinstance(target, _OverTrials)}
+        return {metric: target.targets() for metric, target in found.items() if isinstance(target, OverTrials)}
 
     def threshold(self, metric: str) -> float | None:
         """What a bucket must meet (availability, latency_p95): the single target, or over trials the
         strictest target given (a bucket is healthy only when it meets every target)."""
         target = self.target(metric)
-        if not isinstance(target, _OverTrials):
+        if not isinstance(target, OverTrials):
             return None if target is None else float(target)
         values = target.targets().values()
         return max(values) if metric in FLOORS else min(values)

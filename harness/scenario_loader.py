@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from difflib import get_close_matches
 from pathlib import Path
+from typing import Any
 
 from harness.errors import BadInput
 from harness.faults import FaultParams as Fault
@@ -18,7 +20,7 @@ from harness.faults import acting_on, fault_type, normalize_hop, parse_fault
 from harness.faults.base import ActsOn
 from harness.load.payloads import load_payloads
 from harness.monkey import schedule
-from harness.scenario import Scenario
+from harness.scenario import OverTrials, Scenario
 from harness.units import MAX_RUN_S, RUN_LIMIT_WHY, format_duration
 from harness.yaml_model import (
     FileProblems,
@@ -286,6 +288,7 @@ def _describe_slos(scenario: Scenario) -> str:
     slos = scenario.slos
     bounds = [
         ("rto", "<=", slos.rto, format_duration),
+        ("ttd", "<=", slos.ttd, format_duration),
         ("rpo", "<=", slos.rpo, format_duration),
         ("availability", ">=", slos.availability, _percent),
         ("p50", "<=", slos.latency.p50, format_duration),
@@ -298,8 +301,13 @@ def _describe_slos(scenario: Scenario) -> str:
         ("degraded_share", "<=", slos.degraded_share, _percent),
         ("rollback", "<=", slos.rollback, format_duration),
     ]
-    shown = [f"{name}{op}{fmt(value)}" for name, op, value, fmt in bounds if value is not None]
+    shown = [f"{name}{op}{_target(value, fmt)}" for name, op, value, fmt in bounds if value is not None]
     return f"SLO {' '.join(shown)}" if shown else "no SLOs"
+
+
+def _target(value: Any, show: Callable[[Any], str]) -> str:
+    """A single target ('2s'), or targets over trials ('{p95: 2s}')."""
+    return value.describe(show) if isinstance(value, OverTrials) else show(value)
 
 
 def _percent(value: float) -> str:

@@ -1,7 +1,8 @@
 """Validation of the machine outputs against the committed JSON Schemas (`schemas/`), for the tests.
 
-`result_json_follows_its_schema` is an autouse fixture (imported by the unit and integration
-conftests): every result.json written in the test process is validated as it is written.
+`result_json_follows_its_schema` and `index_json_follows_its_schema` are autouse fixtures (imported by
+the unit and integration conftests): every result.json and index.json written in the test process is
+validated as it is written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from harness.report import json_report
+from harness.report import json_report, suite
 from harness.report.schemas import SCHEMAS_DIR
 from harness.result import RunResult
 
@@ -43,4 +44,18 @@ def result_json_follows_its_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[
         return document
 
     monkeypatch.setattr(json_report, "result_document", validated)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def index_json_follows_its_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    index_of = suite.suite_index
+
+    def validated(*args: Any, **kwargs: Any) -> suite.SuiteIndex:
+        document = index_of(*args, **kwargs)
+        errors = schema_errors(document.model_dump(mode="json"), "index.schema.json")
+        assert not errors, f"index.json breaks schemas/index.schema.json: {errors[:5]}"
+        return document
+
+    monkeypatch.setattr(suite, "suite_index", validated)
     yield

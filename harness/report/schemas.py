@@ -23,6 +23,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from harness.result import SCHEMA_VERSION as RESULT_VERSION
+from harness.report.suite import SCHEMA_VERSION as INDEX_VERSION
+from harness.report.suite import SuiteIndex
 from harness.result import RunResult
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -66,6 +68,7 @@ def _result_as_written(schema: Schema) -> None:
 
 SCHEMAS = (
     DocumentSchema("result.schema.json", RunResult, RESULT_VERSION, "failover-harness result.json", _result_as_written),
+    DocumentSchema("index.schema.json", SuiteIndex, INDEX_VERSION, "failover-harness index.json (a suite of runs)"),
 )
 
 

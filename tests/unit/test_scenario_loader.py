@@ -304,3 +304,12 @@ def test_a_fault_the_backend_cannot_do_is_refused_before_anything_starts(tmp_pat
         load_scenario(path, backend="local")
     assert ":3: timeline[0].action: disconnect needs the compose backend; this run uses local" in caught.value.message
     assert "--backend compose" in caught.value.tip
+
+
+def test_summarize_shows_targets_over_trials(tmp_path: Path) -> None:
+    path = tmp_path / "gate.yaml"
+    path.write_text(
+        "name: gate\ntrials: 5\nslos: {rto: {p95: 2s}, ttd: 1s, availability: {min: 99%}}\n"
+        "timeline:\n  - {at: 1s, action: kill, target: model-a, duration: 2s}\n"
+    )
+    assert summarize(load_scenario(path)).endswith("SLO rto<={p95: 2s} ttd<=1s availability>={min: 99%}")
