@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 
 from harness import __version__
 from harness.commands.fault_types import fault_types_command
+from harness.commands.gameday import register_gameday_commands
 from harness.commands.init import init_command
 from harness.commands.inject import register_inject_commands
 from harness.commands.monkey import monkey_command
@@ -34,6 +35,7 @@ app.command("init")(init_command)
 app.command("fault-types")(fault_types_command)
 register_inject_commands(app)
 app.command("monkey")(monkey_command)
+register_gameday_commands(app)
 
 
 def _version(value: bool) -> None:

@@ -201,6 +201,14 @@ class TargetFacts(_Model):
     """The models it declares: where their registry is and which services serve them."""
 
 
+class Note(_Model):
+    """An operator's note during a game day (`failover note`, the dashboard)."""
+
+    t: float
+    author: str
+    text: str
+
+
 class RunResult(_Model):
     schema_version: int = SCHEMA_VERSION
     scenario: str
@@ -217,3 +225,5 @@ class RunResult(_Model):
     faults: list[FaultScore]
     unattributed_loss: UnattributedLoss | None = None
     requests: RequestTotals
+    notes: list[Note] = []
+    """Operator notes, oldest first."""

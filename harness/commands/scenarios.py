@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from harness.commands.gameday import ConfirmGatesOption, DashboardOption, DashboardPortOption
 from harness.commands.options import (
     GatewayPort,
     ProjectOption,
@@ -96,16 +97,21 @@ def run_command(
     gateway_port: GatewayPort = 8080,
     stats_port: StatsPort = 8404,
     toxiproxy_port: ToxiproxyPort = 8474,
+    dashboard: DashboardOption = False,
+    dashboard_port: DashboardPortOption = 0,
+    confirm_gates: ConfirmGatesOption = False,
 ) -> None:
     """Run scenarios: load, faults on a timeline, measured recovery, a report and a verdict (exit 1 when an SLO is missed)."""
     from harness.report.console import print_summary
+    from harness.gameday.live import GameDayOptions
     from harness.runner import RunOptions, run_scenario
 
     if backend not in (None, "local", "compose"):
         raise BadInput(f"unknown backend '{backend}'", "use --backend local or --backend compose")
     settings = StackSettings(project=project, gateway_port=gateway_port, stats_port=stats_port, toxiproxy_port=toxiproxy_port)
     scenarios = load_all(paths, settings, target, backend)
-    options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up)  # type: ignore[arg-type]
+    gameday = GameDayOptions(dashboard=dashboard, port=dashboard_port, confirm_gates=confirm_gates)
+    options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up, gameday=gameday)  # type: ignore[arg-type]
     runs: list[SuiteRun] = []
     for _, scenario, scenario_target in scenarios:
         for run in run_scenario(scenario, scenario_target, options, console):
