@@ -302,12 +302,12 @@ class ScenarioRun:
         deadline = timeline.load_end_s(end_s)
         next_check = start
         while events or time.monotonic() - start - gameday.held_s() < deadline:
+            reason = gameday.tick()  # first: the journal has a confirmation before the faults it let through
             elapsed = time.monotonic() - start - gameday.held_s()
-            while events and events[0][0] <= elapsed and not gameday.holding():
+            while not reason and events and events[0][0] <= elapsed and not gameday.holding():
                 _, action = events.pop(0)
                 action()
                 self._phase(self._active(timeline))
-            reason = gameday.tick()
             if not reason and time.monotonic() >= next_check:
                 next_check = time.monotonic() + _STOP_CHECK_INTERVAL_S
                 reason = self._stop_condition(load)

@@ -184,7 +184,7 @@ class RunbookStep(_Strict):
             raise field_missing("step", "a runbook step needs an instruction, a gate (wait_for: confirm) or expect")
         for name in ("timeout", "on_timeout"):
             if getattr(self, name) is not None and self.wait_for is None:
-                raise field_not_allowed(name, "is for gates only", "add 'wait_for: confirm', or remove it")
+                raise field_not_allowed(name, "is for gates only", "or add 'wait_for: confirm' to make the step a gate")
         return self
 
     @property

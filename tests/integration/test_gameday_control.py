@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,46 @@ def test_a_note_and_an_abort_from_another_process_reach_the_run(isolated_state: 
 def test_without_a_running_run_note_says_so(isolated_state: Path) -> None:
     answer = failover(isolated_state, "note", "anyone there?")
     assert answer.returncode == 2 and "no game-day run is running" in answer.stderr, answer.stderr
+
+
+def _with_runbook(scenario: Path, runbook: str) -> Path:
+    scenario.write_text(scenario.read_text() + "runbook:\n" + runbook)
+    return scenario
+
+
+def test_a_gate_holds_the_timeline_until_confirmed_from_another_terminal(isolated_state: Path, tmp_path: Path) -> None:
+    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
+    fault = "{at: 0s, action: latency, target: 'gateway->model-a', latency: 50ms, duration: 2s}"
+    scenario = _with_runbook(
+        write_scenario(tmp_path, "gated", fault), "  - {at: 0s, step: 'page the on-call', wait_for: confirm, timeout: 2m}\n"
+    )
+    reports = tmp_path / "reports"
+    harness = kept_up_run(scenario, reports, isolated_state)
+    try:
+        wait_until(lambda: "gate-open" in journal_events(reports), "the timeline reached the gate", harness)
+        time.sleep(3.0)  # longer than the whole fault would have lasted
+        assert "fault-intent" not in journal_events(reports), "the fault waits behind the gate"
+        confirmed = failover(isolated_state, "confirm", "--author", "bob")
+        assert confirmed.returncode == 0 and "confirmed: page the on-call" in confirmed.stdout, confirmed
+    finally:
+        clean = finish(harness, reports)
+    assert clean
+    entries = journal_entries(reports)
+    events = [entry["event"] for entry in entries]
+    assert events.index("gate-open") < events.index("gate-closed") < events.index("fault-intent")
+    (closed,) = [entry for entry in entries if entry["event"] == "gate-closed"]
+    assert (closed["outcome"], closed["author"]) == ("confirmed", "bob") and closed["waited_s"] >= 3.0
+    assert read_result(reports)["verdict"] != "aborted"
+
+
+def test_a_gate_left_unconfirmed_past_its_timeout_aborts_cleanly(isolated_state: Path, tmp_path: Path) -> None:
+    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
+    scenario = _with_runbook(write_scenario(tmp_path, "gate-timeout", LATENCY), "  - {at: 1s, wait_for: confirm, timeout: 2s}\n")
+    reports = tmp_path / "reports"
+    harness = kept_up_run(scenario, reports, isolated_state)
+    clean = finish(harness, reports)
+    assert clean, "the latency toxic was reverted"
+    result = read_result(reports)
+    assert result["verdict"] == "aborted" and result["reason"] == "gate not confirmed within 2s: gate 1", result["reason"]
+    events = journal_events(reports)
+    assert "fault-reverted" in events and events[-1] == "run-end"
