@@ -49,7 +49,8 @@ def game_day(
             metrics=metrics.exposition,
         )
         with ControlServer(gameday, run_dir, views, options.port) as server:
-            journal.write("control-channel", url=server.url)
+            runbook = [step.model_dump(mode="json", exclude_defaults=True) for step in scenario.runbook]
+            journal.write("game-day", url=server.url, hypothesis=scenario.hypothesis, runbook=runbook)
             if options.dashboard:
                 console.print(f"dashboard: [link]{server.dashboard_url()}[/link]  (metrics: {server.url}/metrics)", soft_wrap=True)
             gameday.start()

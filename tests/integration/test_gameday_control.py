@@ -92,6 +92,11 @@ def test_a_note_and_an_abort_from_another_process_reach_the_run(isolated_state: 
     assert entries[-1]["event"] == "run-end" and entries[-1]["reverted_everything"]
     (run_dir,) = reports.glob("*-remote-abort")
     assert "p95 went up as expected" in (run_dir / "report.html").read_text()
+    retro = failover(isolated_state, "retro", str(run_dir))
+    assert retro.returncode == 0, retro.stderr
+    markdown = (run_dir / "retro.md").read_text()
+    assert "| alice | p95 went up as expected |" in markdown and "latency | gateway->model-a" in markdown
+    assert "The run was aborted: aborted by alice (failover abort)" in markdown
     assert not (isolated_state / "gameday").exists() or not list((isolated_state / "gameday").iterdir())
 
 
