@@ -13,9 +13,9 @@ import os
 import signal
 import threading
 import time
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from rich.markup import escape
