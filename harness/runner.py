@@ -296,7 +296,7 @@ class ScenarioRun:
         the clock stands still (`GameDay.held_s`), so every later event moves by the pause."""
         scenario = self.scenario
         gameday: GameDay = self._gameday
-        start = time.monotonic()
+        start = time.monotonic() + gameday.held_s()  # a pause before the timeline does not count
         end_s = scenario.end_of_faults()
         events = merge_events(gameday.events(), timeline.events(end_s))
         deadline = timeline.load_end_s(end_s)

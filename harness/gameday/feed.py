@@ -53,6 +53,8 @@ class Feed:
         self._cut = self.started
         self._series: list[dict[str, Any]] = []
         self._latest: dict[str, Any] = {}
+        self._held_at: dict[int, float] = {}
+        """The timeline's held seconds when each fault was first seen in effect."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="gameday-feed", daemon=True)
 
@@ -106,12 +108,13 @@ class Feed:
     def _faults(self, now: float) -> list[dict[str, Any]]:
         """The active faults, each with the seconds until its revert (None: until the load ends)."""
         active = []
-        held = self.gameday.snapshot()["held_s"]
+        held = self.gameday.held_s()
         for scheduled in self.sources.timeline.faults:
             if not scheduled.active or scheduled.injected_at is None:
                 continue
+            held_since = held - self._held_at.setdefault(scheduled.index, held)  # pauses move its revert
             duration = scheduled.spec.duration
-            ends = None if duration is None else max(scheduled.injected_at + duration + held - now, 0.0)
+            ends = None if duration is None else max(scheduled.injected_at + duration + held_since - now, 0.0)
             active.append({"name": scheduled.fault.describe(), "since_s": now - scheduled.injected_at, "ends_in_s": ends})
         return active
 

@@ -63,7 +63,7 @@ def test_the_dashboard_shows_the_run_live_and_its_abort_reverts_everything(
             page.wait_for_function("document.getElementById('rate').textContent.endsWith('/s')")
         first = viewer.inner_text("#elapsed")
         viewer.wait_for_function(f"document.getElementById('elapsed').textContent !== {first!r}")
-        assert "latency gateway->model-a" in viewer.inner_text("#faults")
+        assert "latency latency=200ms jitter=0ms on gateway-model-a" in viewer.inner_text("#faults")
         metrics = httpx.get(url.split("/?")[0] + "/metrics").text
         assert "failover_active_faults 1.0" in metrics and 'failover_probes_total{outcome="ok"}' in metrics, metrics
         assert viewer.inner_text("#step") == "watch p95 on model-a"

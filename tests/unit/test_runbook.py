@@ -73,11 +73,13 @@ def test_confirm_gates_lets_an_unattended_run_through(journal: Journal) -> None:
 def test_a_gate_past_its_timeout_aborts_or_continues(journal: Journal) -> None:
     aborting = GameDay(journal, [_gate(timeout=1.0)])
     _reach_all(aborting)
-    aborting.gate.opened_at -= 1.0  # type: ignore[union-attr]  (as if a second had passed)
+    assert aborting.gate is not None
+    aborting.gate.opened_at -= 1.0  # as if a second had passed
     assert aborting.tick() == "gate not confirmed within 1s: check the page"
     continuing = GameDay(journal, [_gate(timeout=1.0, on_timeout="continue")])
     _reach_all(continuing)
-    continuing.gate.opened_at -= 1.0  # type: ignore[union-attr]
+    assert continuing.gate is not None
+    continuing.gate.opened_at -= 1.0
     assert continuing.tick() == "" and not continuing.holding()
 
 
