@@ -8,7 +8,14 @@ from pathlib import Path
 from harness.cli import main
 from harness.gameday.retro import load_result
 from harness.report.json_report import write_result
-from harness.result import FaultScore, FaultWindow, Note, RequestTotals, RunResult, SLOResult
+from harness.result import (
+    FaultScore,
+    FaultWindow,
+    Note,
+    RequestTotals,
+    RunResult,
+    SLOResult,
+)
 
 START = 1_700_000_000.0
 
