@@ -108,11 +108,17 @@ def findings(result: RunResult, previous: RunResult | None) -> list[str]:
         label = f"Fault {index} ({fmt.fault_label(score.fault)})"
         found += [f"{label}: {fmt.slo_miss(slo)}" for slo in score.slos if not slo.passed]
         if score.rto_s == 0 and score.failed_requests == 0:
-            found.append(f"{label}: surprise: no effect seen (RTO 0, no failed request): did it reach the stack?")
+            found.append(f"{label}: surprise: {_no_effect(score)}")
         slower = _slower_than_before(score, previous)
         if slower:
             found.append(f"{label}: surprise: {slower}")
     return found
+
+
+def _no_effect(score: FaultScore) -> str:
+    if score.ttd_s is None:
+        return "no effect seen (RTO 0, no failed request, never detected): did it reach the stack?"
+    return f"no effect on clients (RTO 0, no failed request), though the stack detected it after {fmt.seconds(score.ttd_s)}"
 
 
 def _slower_than_before(score: FaultScore, previous: RunResult | None) -> str:
@@ -151,10 +157,18 @@ def _runbook(journal: list[dict[str, Any]], start: float) -> list[Block]:
             expect = "; ".join(entry.get("expect") or [])
             lines.append(f"{when}: {entry.get('text') or 'gate'}" + (f" (expected: {expect})" if expect else ""))
         elif entry["event"] == "gate-closed":
-            lines.append(f"{when}: gate {entry['outcome']} by {entry['author']} after {fmt.seconds(entry['waited_s'])}")
+            lines.append(f"{when}: {_gate_closed(entry)}")
         elif entry["event"] in ("timeline-paused", "timeline-resumed", "abort-requested"):
             lines.append(f"{when}: {entry['event'].replace('-', ' ')} by {entry['author']}")
     return [lines] if lines else ["The scenario had no runbook."]
+
+
+def _gate_closed(entry: dict[str, Any]) -> str:
+    waited = fmt.seconds(entry["waited_s"])
+    if entry["outcome"] == "confirmed":
+        return f"gate confirmed by {entry['author']} after {waited}"
+    went_on = "went on" if "continuing" in entry["outcome"] else "the run was aborted"
+    return f"gate not confirmed within {waited}: {went_on}"
 
 
 def _observed(result: RunResult) -> Block:

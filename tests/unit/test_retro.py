@@ -69,6 +69,7 @@ def test_the_retro_has_every_note_fault_verdict_and_finding(tmp_path: Path) -> N
         {"t": START, "event": "game-day", "hypothesis": "model-b takes over within 5 s", "runbook": []},
         {"t": START + 5, "event": "runbook-step", "step": 0, "text": "check the page fired", "expect": ["an alert"]},
         {"t": START + 9, "event": "gate-closed", "step": 0, "outcome": "confirmed", "author": "carol", "waited_s": 4.0},
+        {"t": START + 50, "event": "gate-closed", "step": 1, "outcome": "timed out, continuing", "author": "timeout", "waited_s": 20.0},
     ]
     (run_dir / "journal.jsonl").write_text("".join(json.dumps(entry) + "\n" for entry in journal))
     assert main(["retro", str(run_dir)]) == 0
@@ -80,9 +81,10 @@ def test_the_retro_has_every_note_fault_verdict_and_finding(tmp_path: Path) -> N
         "| 1 | kill | model-a |",
         "| 2 | kill | model-b |",
         "+5.0 s: check the page fired (expected: an alert)",
-        "gate confirmed by carol after 4.00 s",
+        "+9.0 s: gate confirmed by carol after 4.00 s",
+        "+50.0 s: gate not confirmed within 20.00 s: went on",
         "Fault 1 (kill model-a): rto missed: target ≤ 5.00 s, measured 7.00 s",
-        "Fault 2 (kill model-b): surprise: no effect seen",
+        "Fault 2 (kill model-b): surprise: no effect on clients (RTO 0, no failed request), though the stack detected it after 1.00 s",
         "Fault 1 (kill model-a): surprise: recovered in 7.00 s, slower than the previous run (3.00 s on",
     ):
         assert expected in markdown, (expected, markdown)
