@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from harness.faults import FaultSpec
 from harness.monkey import Monkey
@@ -131,6 +131,22 @@ class Scenario(_Strict):
     ] = Field(1, ge=1)
     runbook: list[RunbookStep] = Field(default_factory=list)
     """Steps for the people of a game day, on the timeline's clock: instructions, gates, expectations."""
+
+    @field_validator("runbook")
+    @classmethod
+    def _runbook_within_the_load(cls, runbook: list[RunbookStep], info: ValidationInfo) -> list[RunbookStep]:
+        """A step after the load ends would keep the run going for nothing (a monkey's faults are picked later)."""
+        timeline, load = info.data.get("timeline"), info.data.get("load")
+        if not timeline or load is None:
+            return runbook
+        end = max(max(fault.at + (fault.duration or 0.0) for fault in timeline) + info.data.get("observe_after", 0.0), load.duration or 0.0)
+        for index, step in enumerate(runbook):
+            if step.at > end:
+                raise ValueError(
+                    f"runbook[{index}].at {format_duration(step.at)} is after the load ends ({format_duration(end)}: "
+                    "the last revert plus observe_after): move the step earlier or raise observe_after"
+                )
+        return runbook
 
     @model_validator(mode="after")
     def _faults_from_one_place(self) -> Scenario:

@@ -107,3 +107,9 @@ def test_a_gate_comes_before_the_faults_due_with_it() -> None:
     for _, action in events:
         action()
     assert order == ["a", "gate", "b"]
+
+
+def test_a_step_after_the_load_ends_is_refused() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(FIXTURES / "bad-runbook-late.yaml")
+    assert f"{FIXTURES / 'bad-runbook-late.yaml'}:6: runbook: runbook[1].at 30s is after the load ends (15s" in caught.value.message, caught.value.message
