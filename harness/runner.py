@@ -296,14 +296,14 @@ class ScenarioRun:
         the clock stands still (`GameDay.held_s`), so every later event moves by the pause."""
         scenario = self.scenario
         gameday: GameDay = self._gameday
-        start = time.monotonic() + gameday.held_s()  # a pause before the timeline does not count
+        clock = gameday.timeline_clock()
         end_s = scenario.end_of_faults()
         events = merge_events(gameday.events(), timeline.events(end_s))
         deadline = timeline.load_end_s(end_s)
-        next_check = start
-        while events or time.monotonic() - start - gameday.held_s() < deadline:
+        next_check = time.monotonic()
+        while events or clock() < deadline:
             reason = gameday.tick()  # first: the journal has a confirmation before the faults it let through
-            elapsed = time.monotonic() - start - gameday.held_s()
+            elapsed = clock()
             while not reason and events and events[0][0] <= elapsed and not gameday.holding():
                 _, action = events.pop(0)
                 action()

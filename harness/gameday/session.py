@@ -145,6 +145,11 @@ class GameDay:
         with self._lock:
             return self._clock.total(time.monotonic())
 
+    def timeline_clock(self) -> Callable[[], float]:
+        """Seconds on the timeline's clock from now: the time that passed, less the time it stood still."""
+        start, held = time.monotonic(), self.held_s()
+        return lambda: time.monotonic() - start - (self.held_s() - held)
+
     def holding(self) -> bool:
         """The clock stands still now (a gate waits, or the timeline is paused)."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,13 @@ def test_a_step_after_the_load_ends_is_refused() -> None:
     with pytest.raises(ScenarioError) as caught:
         load_scenario(FIXTURES / "bad-runbook-late.yaml")
     assert f"{FIXTURES / 'bad-runbook-late.yaml'}:6: runbook: runbook[1].at 30s is after the load ends (15s" in caught.value.message, caught.value.message
+
+
+def test_the_timeline_clock_stands_still_while_held_even_from_before_it_started(journal: Journal) -> None:
+    gameday = GameDay(journal, [])
+    gameday.pause("carol")
+    time.sleep(0.3)
+    clock = gameday.timeline_clock()
+    time.sleep(0.3)
+    gameday.resume("carol")
+    assert 0.0 <= clock() < 0.3, "neither pause counts on the timeline's clock"
