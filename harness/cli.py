@@ -18,6 +18,7 @@ from typer.exceptions import TyperException
 from harness import __version__
 from harness.commands.baseline import baseline_app
 from harness.commands.fault_types import fault_types_command
+from harness.commands.gameday import register_gameday_commands
 from harness.commands.init import init_command
 from harness.commands.inject import register_inject_commands
 from harness.commands.monkey import monkey_command
@@ -38,6 +39,7 @@ app.command("fault-types")(fault_types_command)
 register_inject_commands(app)
 app.command("monkey")(monkey_command)
 app.command("report")(report_command)
+register_gameday_commands(app)
 
 
 def _version(value: bool) -> None:

@@ -216,6 +216,11 @@ class LiveView:
         if self._live is not None:
             self._live.refresh()
 
+    @property
+    def current_phase(self) -> str:
+        """The phase last set (for the dashboard and `/metrics`)."""
+        return self._phase
+
     def note(self, text: str) -> None:
         """A line that stays in the scroll-back (e.g. 'injected kill model-a', 'aborting: ...')."""
         self._line(text)

@@ -209,6 +209,14 @@ class TargetFacts(_Model):
     """The models it declares: where their registry is and which services serve them."""
 
 
+class Note(_Model):
+    """An operator's note during a game day (`failover note`, the dashboard)."""
+
+    t: float
+    author: str
+    text: str
+
+
 class RunResult(_Model):
     schema_version: int = SCHEMA_VERSION
     scenario: str
@@ -230,3 +238,5 @@ class RunResult(_Model):
     environment: Environment | None = None
     """What was measured on (`harness/environment.py`); the runner always fills it, None only in results
     built elsewhere (tests)."""
+    notes: list[Note] = []
+    """Operator notes, oldest first."""

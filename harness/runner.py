@@ -24,6 +24,10 @@ from rich.console import Console
 from harness import scoring
 from harness.environment import run_environment
 from harness.errors import HarnessError, InfrastructureError, describe_exception
+from harness.gameday.feed import Sources
+from harness.gameday.live import GameDayOptions, game_day
+from harness.gameday.runbook import merge_events
+from harness.gameday.session import GameDay
 from harness.journal import Journal
 from harness.live_view import LiveView
 from harness.load.entry import EntryPoint
@@ -34,6 +38,7 @@ from harness.report.suite import SuiteRun
 from harness.result import (
     FaultScore,
     FaultWindow,
+    Note,
     RequestTotals,
     RunResult,
     TargetFacts,
@@ -60,6 +65,8 @@ class RunOptions:
     reports_dir: Path = REPO_ROOT / "reports"
     keep_up: bool = False
     """Leave the stack up afterwards (and reuse one that is up)."""
+    gameday: GameDayOptions = field(default_factory=GameDayOptions)
+    """The dashboard, the control channel's port, gates confirmed at once (`harness/gameday/`)."""
 
 
 @dataclass
@@ -77,6 +84,8 @@ class Observation:
     """Why the store could not be read back, when it could not."""
     rollout_events: list[dict[str, Any]] | None
     """The rollout controllers' decisions, read while the stack is still up; None when none reported."""
+    notes: list[Note] = field(default_factory=list)
+    """Operator notes (t, author, text), from `failover note` or the dashboard."""
 
 
 @contextmanager
@@ -207,6 +216,15 @@ class ScenarioRun:
             _watching(watchers),
             LoadMix(scenario.load, self._entry(), self.out_dir / "load") as load,
             LiveView(self.console, scenario.name, load.probe_frame, lambda: _active_faults(timeline)) as self._view,
+            game_day(
+                scenario,
+                timeline.journal,
+                self.out_dir,
+                Sources(load.probe_frame, timeline, watchers, lambda: self._view.current_phase),
+                self.options.gameday,
+                self.console,
+                say=lambda text: self._view.note(text),
+            ) as self._gameday,
         ):
             try:
                 self._phase(f"warm-up {scenario.steady_state.warmup:g}s")
@@ -217,7 +235,7 @@ class ScenarioRun:
                     if not aborted:
                         steady_ok, reason = self._steady(load, "after the faults")
             except RunInterrupted as interrupt:
-                aborted = f"interrupted by {interrupt}"
+                aborted = self._gameday.abort_reason or f"interrupted by {interrupt}"
             observation_end = time.time()  # the last moment load was sent: later buckets would be empty
             load.stop()
             records = load.frame()
@@ -238,6 +256,7 @@ class ScenarioRun:
             missing_writes=missing,
             store_unread=unread,
             rollout_events=self.target.rollout_events(),
+            notes=list(self._gameday.notes),
         )
 
     def _entry(self) -> EntryPoint:
@@ -273,25 +292,30 @@ class ScenarioRun:
         return True, ""
 
     def _run_timeline(self, timeline: Timeline, load: LoadMix) -> str:
-        """Inject and revert on schedule, watching stop conditions; returns the abort reason, if any."""
+        """Inject and revert on schedule, watching stop conditions; returns the abort reason, if any.
+
+        The runbook's steps are on the same clock; while a gate waits or someone paused the timeline
+        the clock stands still (`GameDay.held_s`), so every later event moves by the pause."""
         scenario = self.scenario
-        start = time.monotonic()
+        gameday: GameDay = self._gameday
+        clock = gameday.timeline_clock()
         end_s = scenario.end_of_faults()
-        events = timeline.events(end_s)
+        events = merge_events(gameday.events(), timeline.events(end_s))
         deadline = timeline.load_end_s(end_s)
-        next_check = start
-        while events or time.monotonic() - start < deadline:
-            elapsed = time.monotonic() - start
-            while events and events[0][0] <= elapsed:
+        next_check = time.monotonic()
+        while events or clock() < deadline:
+            reason = gameday.tick()  # first: the journal has a confirmation before the faults it let through
+            elapsed = clock()
+            while not reason and events and events[0][0] <= elapsed and not gameday.holding():
                 _, action = events.pop(0)
                 action()
                 self._phase(self._active(timeline))
-            if time.monotonic() >= next_check:
+            if not reason and time.monotonic() >= next_check:
                 next_check = time.monotonic() + _STOP_CHECK_INTERVAL_S
                 reason = self._stop_condition(load)
-                if reason:
-                    self._view.note(f"[bold red]aborting: {reason}[/]")
-                    return reason
+            if reason:
+                self._view.note(f"[bold red]aborting: {reason}[/]")
+                return reason
             time.sleep(0.05)
         return ""
 
@@ -347,6 +371,7 @@ class ScenarioRun:
             unattributed_loss=unattributed,
             requests=scoring.request_totals(observation.records),
             environment=run_environment(self.target, self.backend, self.scenario),
+            notes=observation.notes,
         )
         load_start = _load_start(observation.records, started)
         buckets = scoring.bucket_series(observation.records, load_start, observation.observation_end, 1.0)

@@ -18,8 +18,10 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
+    field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
@@ -304,6 +306,8 @@ class Scenario(_Strict):
         pattern=r"^[a-z0-9][a-z0-9-]*$", examples=["replica-kill"]
     )
     description: str = ""
+    hypothesis: str = ""
+    """What the team expects the stack to do (a game day's premise; shown in the retrospective)."""
     target: Path | None = None
     """A target file, relative to the scenario file; None: the reference stack."""
     stack: StackRef = StackRef()
@@ -322,6 +326,24 @@ class Scenario(_Strict):
     trials: Annotated[
         int, at_most(100, "each trial is a whole run (stack up, load, faults, down): more is a soak test, not a gate")
     ] = Field(1, ge=1)
+    runbook: list[RunbookStep] = Field(default_factory=list)
+    """Steps for the people of a game day, on the timeline's clock: instructions, gates, expectations."""
+
+    @field_validator("runbook")
+    @classmethod
+    def _runbook_within_the_load(cls, runbook: list[RunbookStep], info: ValidationInfo) -> list[RunbookStep]:
+        """A step after the load ends would keep the run going for nothing (a monkey's faults are picked later)."""
+        timeline, load = info.data.get("timeline"), info.data.get("load")
+        if not timeline or load is None:
+            return runbook
+        end = max(max(fault.at + (fault.duration or 0.0) for fault in timeline) + info.data.get("observe_after", 0.0), load.duration or 0.0)
+        for index, step in enumerate(runbook):
+            if step.at > end:
+                raise ValueError(
+                    f"runbook[{index}].at {format_duration(step.at)} is after the load ends ({format_duration(end)}: "
+                    "the last revert plus observe_after): move the step earlier or raise observe_after"
+                )
+        return runbook
 
     @model_validator(mode="after")
     def _faults_from_one_place(self) -> Scenario:
@@ -346,3 +368,46 @@ class Scenario(_Strict):
         or the injection of a fault without `duration` (which lasts until the load ends,
         `observe_after` later at the earliest)."""
         return max(fault.at + (fault.duration or 0.0) for fault in self.timeline)
+
+
+class RunbookStep(_Strict):
+    """One step of a game day's runbook, at `at` on the timeline's clock (as faults are).
+
+    A gate (`wait_for: confirm`) stops the clock until someone confirms (`failover confirm` or the
+    dashboard): every later fault and step moves by the pause. Past `timeout` it aborts the run
+    (every fault reverted, verdict `aborted`), or with `on_timeout: continue` goes on as if confirmed.
+    """
+
+    at: Duration
+    step: str = ""
+    """An instruction for people, e.g. "check the on-call page fired"."""
+    wait_for: Literal["confirm"] | None = None
+    timeout: Annotated[
+        Duration, at_least(1.0, "a person needs time to read the step and confirm", format_duration)
+    ] | None = None
+    """How long a gate waits for a confirmation (default 10m)."""
+    on_timeout: Literal["abort", "continue"] | None = None
+    """What an unconfirmed gate does at its timeout (default: abort)."""
+    expect: list[str] = Field(default_factory=list)
+    """Observations the team expects at this step (listed in the retrospective)."""
+
+    @model_validator(mode="after")
+    def _says_something(self) -> RunbookStep:
+        if not self.step and self.wait_for is None and not self.expect:
+            raise field_missing("step", "a runbook step needs an instruction, a gate (wait_for: confirm) or expect")
+        for name in ("timeout", "on_timeout"):
+            if getattr(self, name) is not None and self.wait_for is None:
+                raise field_not_allowed(name, "is for gates only", "or add 'wait_for: confirm' to make the step a gate")
+        return self
+
+    @property
+    def gate(self) -> bool:
+        return self.wait_for == "confirm"
+
+    @property
+    def gate_timeout(self) -> float:
+        return DEFAULT_GATE_TIMEOUT_S if self.timeout is None else self.timeout
+
+
+DEFAULT_GATE_TIMEOUT_S = 600.0
+Scenario.model_rebuild()

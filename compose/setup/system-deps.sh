@@ -4,8 +4,8 @@
 # Idempotent: installs only what is missing. Needs root for apt-get.
 set -euo pipefail
 
-packages=(haproxy redis-server redis-sentinel redis-tools)
-commands=(haproxy redis-server redis-sentinel redis-cli)
+packages=(haproxy redis-server redis-sentinel redis-tools chromium)
+commands=(haproxy redis-server redis-sentinel redis-cli chromium)  # chromium: the game-day dashboard's browser test
 if [ "${1:-}" = "--docker" ]; then
   packages+=(docker.io docker-compose debootstrap iptables)
   commands+=(dockerd docker-compose debootstrap iptables)

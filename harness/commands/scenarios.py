@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from harness.commands.gameday import ConfirmGatesOption, DashboardOption, DashboardPortOption
 from harness.commands.options import (
     GatewayPort,
     ProjectOption,
@@ -101,9 +102,13 @@ def run_command(
     gateway_port: GatewayPort = 8080,
     stats_port: StatsPort = 8404,
     toxiproxy_port: ToxiproxyPort = 8474,
+    dashboard: DashboardOption = False,
+    dashboard_port: DashboardPortOption = 0,
+    confirm_gates: ConfirmGatesOption = False,
 ) -> None:
     """Run scenarios: load, faults on a timeline, measured recovery, a report and a verdict (exit 1 when an SLO is missed)."""
     from harness.report.console import print_summary
+    from harness.gameday.live import GameDayOptions
     from harness.runner import RunOptions, run_scenario
 
     if backend not in (None, "local", "compose"):
@@ -114,7 +119,8 @@ def run_command(
     overrides = parse_tolerances(tolerance or [])
     baseline_path, against = load_baseline(baseline, reports_dir) if baseline else (None, None)  # missing: exit 2 now
     scenarios = load_all(paths, settings, target, backend)
-    options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up)  # type: ignore[arg-type]
+    gameday = GameDayOptions(dashboard=dashboard, port=dashboard_port, confirm_gates=confirm_gates)
+    options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up, gameday=gameday)  # type: ignore[arg-type]
     runs: list[SuiteRun] = []
     gates: list[tuple[ScenarioGate, str]] = []
     for _, scenario, scenario_target in scenarios:

@@ -24,6 +24,7 @@ FAILOVER = {
     "model-latency-spike": "compose",
     "all-replicas-down": "local",
     "store-primary-kill": "compose",
+    "gameday/reference-gameday": "local",
 }
 ML = {
     "ml/corrupted-artifact": "local",
