@@ -22,6 +22,7 @@ from harness.commands.gameday import register_gameday_commands
 from harness.commands.init import init_command
 from harness.commands.inject import register_inject_commands
 from harness.commands.monkey import monkey_command
+from harness.commands.run import register_run_commands
 from harness.commands.options import console
 from harness.commands.report import report_command
 from harness.commands.scenarios import register_scenario_commands
@@ -32,6 +33,7 @@ from harness.errors import EXIT_BAD_INPUT, HarnessError
 app = typer.Typer(help="Prove whether an ML serving system really fails over fast.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(baseline_app, name="baseline")
+register_run_commands(app)
 register_scenario_commands(app)
 app.command("targets")(targets_command)
 app.command("init")(init_command)

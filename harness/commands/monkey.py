@@ -10,7 +10,8 @@ import typer
 import yaml
 
 from harness.commands.options import ProjectOption, TargetOption, console
-from harness.commands.scenarios import REPORTS_DIR, run_command
+from harness.commands.run import run_command
+from harness.commands.scenarios import REPORTS_DIR
 from harness.errors import BadInput
 from harness.faults import fault_type, normalize_hop
 from harness.monkey import Monkey, schedule

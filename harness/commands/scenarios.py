@@ -1,38 +1,18 @@
-"""`failover run | validate | list | heal`: scenarios, from files to verdicts."""
+"""`failover validate | list | heal`, and loading scenarios against their targets (`failover run` is in run.py)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from harness.commands.gameday import ConfirmGatesOption, DashboardOption, DashboardPortOption
-from harness.commands.options import (
-    GatewayPort,
-    ProjectOption,
-    StatsPort,
-    TargetOption,
-    ToxiproxyPort,
-    console,
-)
-from harness.errors import (
-    EXIT_BAD_INPUT,
-    EXIT_OK,
-    EXIT_SLO_MISSED,
-    BadInput,
-    HarnessError,
-)
+from harness.commands.options import ProjectOption, TargetOption, ToxiproxyPort, console
+from harness.errors import BadInput, HarnessError
 from harness.scenario import Scenario
 from harness.stack import Stack, StackSettings
 from harness.stack.spec import REPO_ROOT
 from harness.targets import Target, resolve_target
-
-if TYPE_CHECKING:
-    from harness.baseline import Baseline
-    from harness.report.suite import SuiteRun
-    from harness.trials import ScenarioGate
 
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 REPORTS_DIR = REPO_ROOT / "reports"
@@ -86,100 +66,6 @@ def _scenario_target(scenario: Scenario, path: Path) -> Path | None:
     if scenario.target is None:
         return None
     return (path.parent / scenario.target).resolve()
-
-
-def run_command(
-    paths: PathsArgument,
-    backend: Annotated[Optional[str], typer.Option("--backend", "-b", help="Override the scenarios' backend: compose or local.")] = None,
-    project: ProjectOption = "failover",
-    target: TargetOption = None,
-    junit: Annotated[Optional[Path], typer.Option(help="Also write one JUnit XML for every run here.")] = None,
-    reports_dir: Annotated[Path, typer.Option(help="Where each run's folder is written.")] = REPORTS_DIR,
-    keep_up: Annotated[bool, typer.Option(help="Leave the stack up afterwards.")] = False,
-    trials: Annotated[Optional[int], typer.Option(min=1, max=100, help="Run each scenario this many times (overrides its `trials`).")] = None,
-    baseline: Annotated[Optional[str], typer.Option(help="Compare with a baseline file, or 'latest' (the newest in REPORTS_DIR/baselines/); a regression fails.")] = None,
-    tolerance: Annotated[Optional[list[str]], typer.Option(help="A regression tolerance, METRIC=PERCENT (e.g. rto=10%); repeatable; overrides the scenarios' `slos.regression`.")] = None,
-    gateway_port: GatewayPort = 8080,
-    stats_port: StatsPort = 8404,
-    toxiproxy_port: ToxiproxyPort = 8474,
-    dashboard: DashboardOption = False,
-    dashboard_port: DashboardPortOption = 0,
-    confirm_gates: ConfirmGatesOption = False,
-) -> None:
-    """Run scenarios: load, faults on a timeline, measured recovery, a report and a verdict (exit 1 when an SLO is missed)."""
-    from harness.report.console import print_summary
-    from harness.gameday.live import GameDayOptions
-    from harness.runner import RunOptions, run_scenario
-
-    if backend not in (None, "local", "compose"):
-        raise BadInput(f"unknown backend '{backend}'", "use --backend local or --backend compose")
-    from harness.baseline import load_baseline, parse_tolerances
-
-    settings = StackSettings(project=project, gateway_port=gateway_port, stats_port=stats_port, toxiproxy_port=toxiproxy_port)
-    overrides = parse_tolerances(tolerance or [])
-    baseline_path, against = load_baseline(baseline, reports_dir) if baseline else (None, None)  # missing: exit 2 now
-    scenarios = load_all(paths, settings, target, backend)
-    gameday = GameDayOptions(dashboard=dashboard, port=dashboard_port, confirm_gates=confirm_gates)
-    options = RunOptions(backend=backend, settings=settings, reports_dir=reports_dir, keep_up=keep_up, gameday=gameday)  # type: ignore[arg-type]
-    runs: list[SuiteRun] = []
-    gates: list[tuple[ScenarioGate, str]] = []
-    for _, scenario, scenario_target in scenarios:
-        scenario_runs = run_scenario(scenario, scenario_target, options, console, trials)
-        for run in scenario_runs:
-            print_summary(run.result, console)
-        runs += scenario_runs
-        gates.append((_gate(scenario, scenario_runs, against, overrides), scenario_runs[0].result.backend))
-    _append_history(reports_dir, gates)
-    _write_suite_outputs(runs, [gate for gate, _ in gates], reports_dir, junit, baseline_path)
-    raise typer.Exit(suite_exit_code([gate.verdict for gate, _ in gates]))
-
-
-def _gate(scenario: Scenario, runs: list[SuiteRun], against: Baseline | None, overrides: dict[str, float]) -> ScenarioGate:
-    """The scenario's verdict over its trials (and against the baseline), printed one line per SLO when
-    there is more than a single run's verdict to say."""
-    from harness.baseline import compare
-    from harness.trials import gate_lines, judge_scenario
-
-    gate = judge_scenario(scenario.name, [run.result for run in runs], scenario.slos)
-    if against is not None:
-        gate = compare(gate, against, scenario.slos, overrides)
-    if against is not None or len(runs) > 1 or scenario.slos.over_trials():
-        for line in gate_lines(gate):
-            console.print(line, highlight=False, soft_wrap=True, markup=False)
-    return gate
-
-
-def _append_history(reports_dir: Path, gates: list[tuple[ScenarioGate, str]]) -> None:
-    from harness.history import HISTORY_FILE, append_history
-
-    append_history(reports_dir / HISTORY_FILE, gates)
-
-
-def suite_exit_code(verdicts: list[str]) -> int:
-    """2 if any scenario hit an infrastructure error, else 1 if any missed an SLO (per run, over its
-    trials, or against the baseline) or aborted, else 0 (verdicts: each scenario's gate)."""
-    if "error" in verdicts:
-        return EXIT_BAD_INPUT
-    return EXIT_OK if all(verdict == "pass" for verdict in verdicts) else EXIT_SLO_MISSED
-
-
-def _write_suite_outputs(
-    runs: list[SuiteRun], gates: list[ScenarioGate], reports_dir: Path, junit: Path | None, baseline: Path | None
-) -> None:
-    """JUnit over every run when asked; an index (HTML and JSON) when there was more than one run, or a
-    baseline to compare with."""
-    from harness.history import HISTORY_FILE
-    from harness.report.junit import write_junit
-    from harness.report.suite import write_suite_index
-
-    if junit is not None:
-        write_junit([run.result for run in runs], junit)
-        console.print(f"JUnit: {junit}")
-    if len(runs) > 1 or baseline:
-        out = reports_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-suite"
-        shown = None if baseline is None else str(baseline)
-        index = write_suite_index(runs, out, gates, history=reports_dir / HISTORY_FILE, baseline=shown)
-        console.print(f"suite index: {index['html']}")
 
 
 def validate_command(paths: PathsArgument, project: ProjectOption = "failover", target: TargetOption = None) -> None:
@@ -249,7 +135,6 @@ def _stacks_to_sweep(backend: str | None, settings: StackSettings) -> list[Stack
 
 
 def register_scenario_commands(app: typer.Typer) -> None:
-    app.command("run")(run_command)
     app.command("validate")(validate_command)
     app.command("list")(list_command)
     app.command("heal")(heal_command)

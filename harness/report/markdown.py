@@ -13,6 +13,7 @@ from harness.environment import Environment, describe
 from harness.report import formatting as fmt
 from harness.report.suite import SuiteRun, worst_verdict
 from harness.result import RunResult
+from harness.trials import ScenarioGate, gate_lines
 
 VERDICT_ICONS = {"pass": "✅", "fail": "❌", "aborted": "⚠️", "error": "⛔"}
 
@@ -48,11 +49,11 @@ def environment_line(env: Environment) -> str:
     return f"<sub>{_cell(describe(env))}</sub>"
 
 
-def job_summary_markdown(runs: Sequence[SuiteRun]) -> str:
-    """The whole suite: the overall verdict, one row per run, then each run's summary (those that
-    passed folded away)."""
+def job_summary_markdown(runs: Sequence[SuiteRun], gates: Sequence[ScenarioGate] = ()) -> str:
+    """The whole suite: the overall verdict (the scenarios' gates' when given: over trials, against a
+    baseline), the gates, one row per run, then each run's summary (those that passed folded away)."""
     results = [run.result for run in runs]
-    verdict = worst_verdict([result.verdict for result in results])
+    verdict = worst_verdict([gate.verdict for gate in gates] or [result.verdict for result in results])
     counts = ", ".join(f"{n} {v}" for v in ("pass", "fail", "aborted", "error") if (n := _count(results, v)))
     lines = [
         f"## {VERDICT_ICONS[verdict]} failover-harness: {verdict.upper()}",
@@ -63,6 +64,7 @@ def job_summary_markdown(runs: Sequence[SuiteRun]) -> str:
         "|---|---|---|---|---|",
         *(_run_row(run) for run in runs),
         "",
+        *_gate_section(gates),
     ]
     for run in runs:
         details = summary_markdown(run.result)
@@ -73,13 +75,23 @@ def job_summary_markdown(runs: Sequence[SuiteRun]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_job_summary(runs: Sequence[SuiteRun], path: Path | str) -> Path:
+def write_job_summary(runs: Sequence[SuiteRun], path: Path | str, gates: Sequence[ScenarioGate] = ()) -> Path:
     """Append the job summary of `runs` to `path` (e.g. `$GITHUB_STEP_SUMMARY`); returns `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as summary:
-        summary.write(job_summary_markdown(runs))
+        summary.write(job_summary_markdown(runs, gates))
     return path
+
+
+def _gate_section(gates: Sequence[ScenarioGate]) -> list[str]:
+    """The gates that say more than one run's verdict (over trials, against a baseline), as the console
+    prints them."""
+    said = [gate for gate in gates if gate.gates or gate.notes]
+    if not said:
+        return []
+    lines = [line for gate in said for line in gate_lines(gate)]
+    return ["### Release gate", "", "```", *lines, "```", ""]
 
 
 def _count(results: Sequence[RunResult], verdict: str) -> int:
