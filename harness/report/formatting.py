@@ -199,18 +199,22 @@ def phase(item: RolloutPhase) -> str:
 
 
 def rollout_seen(score: FaultScore) -> bool:
-    """Whether the rollback phases say anything: one was reached, or rollout events were given (then a
-    missing phase is news)."""
+    """Whether the rollback phases say anything: one was reached, or the scenario gates a rollback and
+    rollout events were given (then a missing phase is news). A kill on a stack with a rollout controller
+    is not about rollbacks: its phases are left out."""
     phases = score.quality.phases
-    return any(item.at_s is not None for item in phases) or any(item.not_measured != NO_EVENTS for item in phases[:3])
+    reached = any(item.at_s is not None for item in phases)
+    events_given = any(item.not_measured != NO_EVENTS for item in phases[:3])
+    return reached or (events_given and _gated(score, "rollback"))
 
 
 def quality(score: FaultScore) -> str | None:
     """One line of what was served: quality RTO, bad predictions, degraded share, versions; None when
-    none of it was measured (a fault that is not about the model, on a stack that does not say)."""
+    nothing happened to the answers and the scenario gates none of it (a fault that is not about the
+    model: its 'not measured' reasons would only be noise)."""
     q = score.quality
-    measured = (score.quality_rto_s, q.bad_predictions, q.degraded_share, q.versions_changed_s)
-    if all(value is None for value in measured) and "quality_rto" in score.not_measured:
+    happened = bool(q.bad_predictions) or bool(q.degraded_share) or q.versions_changed_s is not None
+    if not happened and not _gated(score, *QUALITY_SLOS):
         return None
     parts = [
         f"quality RTO {quality_rto(score)}",
@@ -220,6 +224,13 @@ def quality(score: FaultScore) -> str | None:
         f"rollback verified {version_moment(score, q.rollback_verified_s, 'rollback')}",
     ]
     return " · ".join(parts)
+
+
+QUALITY_SLOS = ("accuracy", "quality_rto", "bad_predictions", "degraded_share", "rollback")
+
+
+def _gated(score: FaultScore, *names: str) -> bool:
+    return any(slo.name in names for slo in score.slos)
 
 
 def rto(score: FaultScore) -> str:

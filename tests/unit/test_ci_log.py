@@ -10,7 +10,8 @@ from rich.console import Console
 from harness.commands import options
 from harness.report.ci_log import github_annotations, slo_lines
 from harness.report.console import print_summary
-from harness.result import FaultScore, FaultWindow, RequestTotals, RunResult, SLOResult
+from harness.report import formatting as fmt
+from harness.result import FaultScore, FaultWindow, Quality, RequestTotals, RolloutPhase, RunResult, SLOResult
 
 START = 1_700_000_000.0
 
@@ -64,3 +65,14 @@ def test_off_a_terminal_the_summary_table_is_not_cut_at_80_columns(monkeypatch: 
     narrow = io.StringIO()
     print_summary(_run(), Console(file=narrow, width=80))
     assert "RTO [bracket]" not in narrow.getvalue(), "the cut this fixes no longer happens at 80 columns: drop the test"
+
+
+def test_a_fault_not_about_the_model_has_no_quality_notes() -> None:
+    """A kill on a stack whose guardian reports events: nothing happened to the answers and no quality
+    SLO is set, so 'not measured' quality figures and unreached rollback phases would only be noise."""
+    phases = [RolloutPhase(kind=kind, at_s=None, not_measured=f"no '{kind}' event after the injection") for kind in ("detect", "decide", "rollback")]
+    (score,) = _run().faults
+    quiet = score.model_copy(update={"quality": Quality(degraded_share=0.0, phases=phases)})
+    assert not [note for note in fmt.notes(quiet) if "predictions" in note or "phases" in note]
+    degraded = quiet.model_copy(update={"quality": Quality(degraded_share=0.4, phases=phases)})
+    assert any(note.startswith("served predictions: ") for note in fmt.notes(degraded))
