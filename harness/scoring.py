@@ -263,7 +263,7 @@ def score_fault(
         loss_window_s=lost.window,
         lost_request_ids=lost.ids,
         overlapping=_unique(overlaps + ([] if losses is None else losses.overlapping)),
-        not_measured=missing,
+        not_measured=missing | ({"failback": back.not_measured} if back.not_measured else {}),
         slos=[
             *_slo_results(slos, outages, stats, lost, missing),
             *_ttd_slo(slos, ttd_s, missing),

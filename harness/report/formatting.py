@@ -64,7 +64,7 @@ _NOT_RECOVERED = {
     "quality_rto": "accuracy did not recover before the observation ended",
     "rollback": "not verified: a replica never served its version at injection again",
 }
-QUALITY_METRICS = ("quality_rto", "bad_predictions", "degraded_share", "versions", "rollback")
+QUALITY_METRICS = ("quality_rto", "bad_predictions", "degraded_share", "versions", "rollback", "failback")
 """Not-measured reasons the quality line and the SLO rows show; not repeated as notes."""
 
 
@@ -223,6 +223,8 @@ def quality(score: FaultScore) -> str | None:
         f"versions changed {version_moment(score, q.versions_changed_s, 'versions')}",
         f"rollback verified {version_moment(score, q.rollback_verified_s, 'rollback')}",
     ]
+    if score.failback_s is not None:
+        parts.append(f"failback {seconds(score.failback_s)} ({count(score.failback_errors or 0)} failed)")
     return " · ".join(parts)
 
 

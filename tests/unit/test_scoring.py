@@ -649,6 +649,7 @@ def test_the_caller_says_why_a_metric_is_not_measured() -> None:
         "quality_rto": "no accuracy target (slos.accuracy)",
         "bad_predictions": "no accuracy target (slos.accuracy)",
         "rollback": "no replica changed model version after the injection",
+        "failback": "no degraded answer was served during the fault: nothing to fail back from",
     }
     assert [(s.name, s.passed, s.not_measured) for s in scored.slos] == [("rpo", False, "the target declares no store")]
     assert overall_verdict([scored], True, "") == (
