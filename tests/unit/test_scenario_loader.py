@@ -313,3 +313,12 @@ def test_summarize_shows_targets_over_trials(tmp_path: Path) -> None:
         "timeline:\n  - {at: 1s, action: kill, target: model-a, duration: 2s}\n"
     )
     assert summarize(load_scenario(path)).endswith("SLO rto<={p95: 2s} ttd<=1s availability>={min: 99%}")
+
+
+def test_the_annotated_example_in_scenarios_readme_is_a_valid_scenario(tmp_path: Path) -> None:
+    """Every field the docs show validates (the example's target file is the docs' own: left out)."""
+    readme = (Path(__file__).resolve().parents[2] / "scenarios" / "README.md").read_text()
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.yaml"
+    path.write_text("\n".join(line for line in example.splitlines() if not line.startswith(("target:", "  payloads:"))))
+    assert load_scenario(path).runbook
