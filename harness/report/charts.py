@@ -208,7 +208,9 @@ def _latency(ax: Axes, x: pd.Series, buckets: pd.DataFrame) -> None:
         ax.step(x, buckets[column] * 1000, where="post", color=colour, linewidth=1.3, label=column)
     if (buckets[list(LATENCY_COLOURS)] > 0).any().any():
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)  # within one decade matplotlib labels minor ticks '6×10⁰'
     ax.set_title("Latency (ms)")
     ax.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, frameon=False, fontsize=9, borderaxespad=0.2)
 
