@@ -2,9 +2,10 @@
 
 Read from `result.json` (what was measured, the SLO verdicts, the notes) and
 `journal.jsonl` (the hypothesis, the runbook as it was walked). Findings are
-pre-filled: every missed SLO, and every surprise: a fault that had no effect
-(RTO 0 and no failed request), and a recovery slower than in the previous run
-of the same scenario found beside this one (`reports/`).
+pre-filled: every missed SLO, every fault no client felt (RTO 0, no failed
+request: "absorbed" when the stack detected it, a surprise when nothing did),
+and a recovery slower than in the previous run of the same scenario found
+beside this one (`reports/`).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def findings(result: RunResult, previous: RunResult | None) -> list[str]:
         label = f"Fault {index} ({fmt.fault_label(score.fault)})"
         found += [f"{label}: {fmt.slo_miss(slo)}" for slo in score.slos if not slo.passed]
         if score.rto_s == 0 and score.failed_requests == 0:
-            found.append(f"{label}: surprise: {_no_effect(score)}")
+            found.append(f"{label}: {_no_effect(score)}")
         slower = _slower_than_before(score, previous)
         if slower:
             found.append(f"{label}: surprise: {slower}")
@@ -116,9 +117,14 @@ def findings(result: RunResult, previous: RunResult | None) -> list[str]:
 
 
 def _no_effect(score: FaultScore) -> str:
+    """Never detected and never felt is a surprise (did the fault reach the stack?); detected but never
+    felt is a failover that worked, worth saying as such."""
     if score.ttd_s is None:
-        return "no effect seen (RTO 0, no failed request, never detected): did it reach the stack?"
-    return f"no effect on clients (RTO 0, no failed request), though the stack detected it after {fmt.seconds(score.ttd_s)}"
+        return "surprise: no effect seen (RTO 0, no failed request, never detected): did it reach the stack?"
+    return (
+        f"absorbed: the stack detected it after {fmt.seconds(score.ttd_s)} and no client saw it "
+        "(RTO 0, no failed request)"
+    )
 
 
 def _slower_than_before(score: FaultScore, previous: RunResult | None) -> str:

@@ -84,7 +84,7 @@ def test_the_retro_has_every_note_fault_verdict_and_finding(tmp_path: Path) -> N
         "+9.0 s: gate confirmed by carol after 4.00 s",
         "+50.0 s: gate not confirmed within 20.00 s: went on",
         "Fault 1 (kill model-a): rto missed: target ≤ 5.00 s, measured 7.00 s",
-        "Fault 2 (kill model-b): surprise: no effect on clients (RTO 0, no failed request), though the stack detected it after 1.00 s",
+        "Fault 2 (kill model-b): absorbed: the stack detected it after 1.00 s and no client saw it (RTO 0, no failed request)",
         "Fault 1 (kill model-a): surprise: recovered in 7.00 s, slower than the previous run (3.00 s on",
     ):
         assert expected in markdown, (expected, markdown)
