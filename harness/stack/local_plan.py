@@ -72,7 +72,8 @@ class ProcessPlan:
 class _Rewriter:
     """Applies the hostname and path rules of this module to one service."""
 
-    def __init__(self, spec: StackSpec, service: ServiceSpec, service_dir: Path) -> None:
+    def __init__(self, spec: StackSpec, service: ServiceSpec, service_dir: Path | None) -> None:
+        """`service_dir`: where `x-local.render` files are written; None renders nothing (a healthcheck only)."""
         names = sorted([*spec.services, _ANY_ADDRESS], key=len, reverse=True)
         alternatives = "|".join(re.escape(name) for name in names)
         self._hosts = set(names)
@@ -81,7 +82,7 @@ class _Rewriter:
         self._mounts = service.mounts
         self._rendered: dict[str, str] = {}
         self.listen_ports: set[int] = {port.host_port for port in service.ports}
-        for target in service.render:
+        for target in service.render if service_dir is not None else ():
             self._rendered[target] = str(self._render(target, service_dir))
 
     def text(self, value: str) -> str:
@@ -139,6 +140,17 @@ def plan_service(spec: StackSpec, service: ServiceSpec, run_dir: Path) -> Proces
         health_timeout_s=check.timeout_s if check else 0.0,
         health_retries=check.retries if check else 0,
     )
+
+
+def host_healthcheck(spec: StackSpec, service: ServiceSpec) -> list[str] | None:
+    """The service's healthcheck as a command run on the host by this module's rules (its
+    `host:port` on loopback, its paths through the bind mounts), or None when it has none.
+
+    The compose backend runs it to check readiness from the host (harness/stack/readiness.py).
+    """
+    if service.healthcheck is None or service.healthcheck.test[0] not in ("CMD", "CMD-SHELL"):
+        return None  # none, or `NONE` (disabled)
+    return _health_argv(service.healthcheck.test, _Rewriter(spec, service, None))
 
 
 def _health_argv(test: tuple[str, ...], rewrite: _Rewriter) -> list[str]:
