@@ -22,7 +22,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import yaml
-
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table

@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` is importable when run as a script
 
-from harness.cli import main as failover  # noqa: E402
-from harness.stack import StackSettings, open_stack  # noqa: E402
+from harness.cli import main as failover
+from harness.stack import StackSettings, open_stack
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "failover-bench-speed"
