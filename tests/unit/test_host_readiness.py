@@ -6,7 +6,11 @@ import sys
 from pathlib import Path
 
 from harness.stack.base import ServiceStatus
-from harness.stack.local_plan import host_healthcheck
+from harness.stack.local_plan import (
+    MAX_HEALTH_INTERVAL_S,
+    host_healthcheck,
+    plan_service,
+)
 from harness.stack.readiness import HostReadiness, opts_in
 from harness.stack.spec import DEFAULT_COMPOSE_FILE, REPO_ROOT, load_stack_spec
 
@@ -75,3 +79,11 @@ def test_dockers_verdict_and_stopped_containers_are_left_alone() -> None:
         ("exited", "starting"),
     ]
     assert not result[2].ready
+
+
+def test_the_local_backend_checks_health_at_most_five_seconds_apart(tmp_path: Path) -> None:
+    """The compose interval is long for Docker's sake; a restarted local service must not wait it out."""
+    spec = load_stack_spec(DEFAULT_COMPOSE_FILE, {})
+    model_a = spec.services["model-a"]
+    assert model_a.healthcheck is not None and model_a.healthcheck.interval_s > MAX_HEALTH_INTERVAL_S
+    assert plan_service(spec, model_a, tmp_path).health_interval_s == MAX_HEALTH_INTERVAL_S
