@@ -53,3 +53,10 @@ def test_ready_services_pass_their_own_healthcheck_and_a_restart_waits_for_it(st
 
 def _status(of: Stack, service: str) -> ServiceStatus:
     return next(status for status in of.status() if status.name == service)
+
+
+def test_up_on_a_running_stack_keeps_it(stack: Stack) -> None:  # noqa: F811
+    """What `failover run --keep-up` twice does: the second `up` finds the stack's own ports busy."""
+    refs = {status.name: status.ref for status in stack.status()}
+    stack.up(timeout_s=60, progress=False)
+    assert {status.name: status.ref for status in stack.status()} == refs
