@@ -33,7 +33,7 @@ from harness.stack.base import (
 from harness.stack.images import docker_client, ensure_stack_image
 from harness.stack.ports import ensure_ports_free
 from harness.stack.project import check_project_name
-from harness.stack.readiness import not_ready_summary, wait_until_ready
+from harness.stack.readiness import HostReadiness, not_ready_summary, wait_until_ready
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -76,6 +76,7 @@ class ComposeStack(Stack):
         self._client: docker.DockerClient | None = None
         self._disconnected: dict[str, list[str]] = {}
         """Networks each disconnected service was taken off, for `reconnect`."""
+        self._host_readiness = HostReadiness.for_stack(self.spec)
 
     @property
     def client(self) -> docker.DockerClient:
@@ -87,14 +88,17 @@ class ComposeStack(Stack):
     # lifecycle
 
     def up(self, timeout_s: float = 180.0, progress: bool = True) -> None:
-        ensure_ports_free(
-            (port.host_port, f"{name} published port")
-            for name, service in self.spec.services.items()
-            for port in service.ports
-        )
+        """Start the stack, or bring a running one back to its declaration (its ports are its own)."""
+        fresh = not self._containers_by_service()
+        if fresh:
+            ensure_ports_free(
+                (port.host_port, f"{name} published port")
+                for name, service in self.spec.services.items()
+                for port in service.ports
+            )
         if self.settings.reference_image:
             ensure_stack_image(self.settings.environment(), progress, self.client)
-        self.settings.provision_registry(fresh=not self._containers_by_service())  # a running stack keeps its own
+        self.settings.provision_registry(fresh=fresh)  # a running stack keeps its own
         try:
             self._compose("up", "-d", "--build" if self.settings.build else "--no-build", "--remove-orphans")
             wait_until_ready(
@@ -118,11 +122,15 @@ class ComposeStack(Stack):
     # observation
 
     def status(self) -> list[ServiceStatus]:
+        """Docker's view of each service; a container Docker has not probed yet is healthy once its
+        healthcheck passed from the host (stacks with `x-readiness: host`, see readiness.py)."""
         containers = self._containers_by_service()
-        return [
+        statuses = [
             _service_status(name, containers.get(name), tuple(f"{LOOPBACK}:{p.host_port}" for p in service.ports))
             for name, service in self.spec.services.items()
         ]
+        instances = {name: f"{c.id}@{c.attrs['State'].get('StartedAt', '')}" for name, c in containers.items()}
+        return self._host_readiness.apply(statuses, instances)
 
     def logs(self, service: str, tail: int = 50) -> str:
         self.spec.service(service)

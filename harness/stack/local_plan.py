@@ -9,6 +9,10 @@ Rules (the only ones; see compose/docker-compose.yml):
   run directory with the hostname rule applied, and their paths point there.
 - `python` is the harness's own interpreter; other programs come from PATH
   (or `.tools/bin`, where `make` installs Toxiproxy).
+- A healthcheck runs every `interval`, but at most `MAX_HEALTH_INTERVAL_S` apart:
+  the compose file's interval is long to spare containers Docker's `runc exec`
+  (harness/stack/readiness.py), a host process check is cheap, and the
+  supervisor's first check of a restarted service waits out the current one.
 - A service's environment is what the compose file declares for it plus the
   few variables a program needs to run (`PASSED_THROUGH`), as in a container:
   not the caller's whole environment (its tokens), which plan.json would keep.
@@ -37,6 +41,7 @@ _INSTALL_HINTS = {
     "toxiproxy-server": "bash compose/setup/toxiproxy.sh (installs it into .tools/bin with `go install`)",
 }
 _ANY_ADDRESS = "0.0.0.0"
+MAX_HEALTH_INTERVAL_S = 5.0
 PASSED_THROUGH = ("PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "FAILOVER_STATE_DIR")
 """The caller's variables every service gets: where programs (and Python modules) are, the user's home,
 locale and time zone; FAILOVER_STATE_DIR marks the stack's processes, as a label marks containers (tests
@@ -72,7 +77,8 @@ class ProcessPlan:
 class _Rewriter:
     """Applies the hostname and path rules of this module to one service."""
 
-    def __init__(self, spec: StackSpec, service: ServiceSpec, service_dir: Path) -> None:
+    def __init__(self, spec: StackSpec, service: ServiceSpec, service_dir: Path | None) -> None:
+        """`service_dir`: where `x-local.render` files are written; None renders nothing (a healthcheck only)."""
         names = sorted([*spec.services, _ANY_ADDRESS], key=len, reverse=True)
         alternatives = "|".join(re.escape(name) for name in names)
         self._hosts = set(names)
@@ -81,7 +87,7 @@ class _Rewriter:
         self._mounts = service.mounts
         self._rendered: dict[str, str] = {}
         self.listen_ports: set[int] = {port.host_port for port in service.ports}
-        for target in service.render:
+        for target in service.render if service_dir is not None else ():
             self._rendered[target] = str(self._render(target, service_dir))
 
     def text(self, value: str) -> str:
@@ -135,10 +141,21 @@ def plan_service(spec: StackSpec, service: ServiceSpec, run_dir: Path) -> Proces
         depends_on=list(service.depends_on),
         listen_ports=sorted(rewrite.listen_ports),
         healthcheck=_health_argv(check.test, rewrite) if check else None,
-        health_interval_s=check.interval_s if check else 0.0,
+        health_interval_s=min(check.interval_s, MAX_HEALTH_INTERVAL_S) if check else 0.0,
         health_timeout_s=check.timeout_s if check else 0.0,
         health_retries=check.retries if check else 0,
     )
+
+
+def host_healthcheck(spec: StackSpec, service: ServiceSpec) -> list[str] | None:
+    """The service's healthcheck as a command run on the host by this module's rules (its
+    `host:port` on loopback, its paths through the bind mounts), or None when it has none.
+
+    The compose backend runs it to check readiness from the host (harness/stack/readiness.py).
+    """
+    if service.healthcheck is None or service.healthcheck.test[0] not in ("CMD", "CMD-SHELL"):
+        return None  # none, or `NONE` (disabled)
+    return _health_argv(service.healthcheck.test, _Rewriter(spec, service, None))
 
 
 def _health_argv(test: tuple[str, ...], rewrite: _Rewriter) -> list[str]:

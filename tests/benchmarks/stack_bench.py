@@ -5,16 +5,21 @@
 - cold start to healthy with images cached, per backend (targets: compose <= 30 s, local <= 10 s);
 - prediction latency through the gateway at --rate req/s, p50/p99 (targets <= 5 ms / <= 20 ms),
   and the same with the Toxiproxy hops bypassed, as a ratio (target <= 1.2x);
+- how often HAProxy's health checks marked a server DOWN meanwhile (false DOWNs: target 0);
 - with --base-image: the first offline base-image build (removes and rebuilds failover-base:bookworm).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import statistics
 import subprocess
 import time
 from pathlib import Path
+
+import httpx
 
 from harness.load.entry import EntryPoint
 from harness.load.payloads import load_payloads
@@ -42,11 +47,20 @@ def cold_start(backend: str, extra_env: dict[str, str]) -> tuple[float, object]:
     return time.perf_counter() - started, stack
 
 
-def latency(entry: EntryPoint, rate: float, seconds: float) -> dict[str, float]:
+def checks_down(stats_url: str) -> int:
+    """How many times HAProxy's checks took a server of the `models` backend DOWN so far (`chkdown`)."""
+    text = httpx.get(f"{stats_url}/stats;csv;norefresh", timeout=5).text.lstrip("# ")
+    rows = csv.DictReader(io.StringIO(text))
+    return sum(int(row["chkdown"] or 0) for row in rows if row["pxname"] == "models" and row["svname"] != "BACKEND")
+
+
+def latency(entry: EntryPoint, stats_url: str, rate: float, seconds: float) -> dict[str, float]:
     with ProbeStream(entry, load_payloads(entry.payloads), rate=rate, timeout_s=2.0) as probe:
         time.sleep(1.0)  # warm-up, discarded
         warm = len(probe.records())
+        downs_before = checks_down(stats_url)
         time.sleep(seconds)
+    downs = checks_down(stats_url) - downs_before
     records = probe.stop()[warm:]
     latencies = sorted(record.latency_s * 1000 for record in records if record.ok)
     quantiles = statistics.quantiles(latencies, n=100)
@@ -55,6 +69,7 @@ def latency(entry: EntryPoint, rate: float, seconds: float) -> dict[str, float]:
         "failed": sum(not record.ok for record in records),
         "p50_ms": quantiles[49],
         "p99_ms": quantiles[98],
+        "false_downs": downs,
     }
 
 
@@ -79,14 +94,17 @@ def main() -> None:
         for label, env in (("toxiproxy", {}), ("bypassed", BYPASS_TOXIPROXY)):
             seconds, stack = cold_start(backend, env)
             try:
-                results[label] = latency(ReferenceTarget(stack.settings).entry, args.rate, args.seconds)  # type: ignore[attr-defined]
+                stats_url = stack.endpoints().stats_url  # type: ignore[attr-defined]
+                entry = ReferenceTarget(stack.settings).entry  # type: ignore[attr-defined]
+                results[label] = latency(entry, stats_url, args.rate, args.seconds)
             finally:
                 stack.down()  # type: ignore[attr-defined]
             print(f"{backend:8s} {label:10s} cold start to healthy {seconds:5.1f} s")
         for label, figures in results.items():
             print(
                 f"{backend:8s} {label:10s} {args.rate:.0f} req/s: {figures['requests']:.0f} requests, "
-                f"{figures['failed']:.0f} failed, p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
+                f"{figures['failed']:.0f} failed, p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, "
+                f"servers marked DOWN by checks {figures['false_downs']:.0f}"
             )
         via, direct = results["toxiproxy"], results["bypassed"]
         print(
