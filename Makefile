@@ -48,6 +48,8 @@ bench: setup
 	$(PYTHON) tests/benchmarks/inject_bench.py
 	$(PYTHON) tests/benchmarks/rollback_bench.py --flagger-trials 1
 	$(PYTHON) tests/benchmarks/report_bench.py
+	$(PYTHON) tests/benchmarks/failover_speed_bench.py --backends local compose
+	$(PYTHON) tests/benchmarks/trials_bench.py --trials 10
 
 clean:
 	rm -rf $(VENV) .tools compose/image/.build
