@@ -37,6 +37,17 @@ MIN_PROBES_PER_BUCKET = 5
 class StackRef(_Strict):
     backend: Literal["local", "compose"] | None = None
     """None: the target's own default (local for the reference stack, compose for a user's)."""
+    profile: str | None = None
+    """The reference stack's settings, `tuned` or `default` (harness/stack/profiles.py); None: tuned."""
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, profile: str | None) -> str | None:
+        from harness.stack.profiles import PROFILES
+
+        if profile is not None and profile not in PROFILES:
+            raise ValueError(f"unknown stack profile '{profile}': choose one of {', '.join(PROFILES)}")
+        return profile
 
 
 _ONE_LOCUST = "Locust runs as one process here: beyond that it measures itself, not the stack"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from harness.report.suite import SuiteRun
     from harness.result import RunResult
     from harness.scenario import Scenario
+    from harness.targets import Target
     from harness.trials import ScenarioGate
 
 RunReporter = Callable[["RunResult", Console], None]
@@ -48,6 +49,8 @@ class SuiteRequest:
     summaries: list[Path] = field(default_factory=list)
     """Markdown job summaries to append to (`--summary-md`, `$GITHUB_STEP_SUMMARY`)."""
     gameday: GameDayOptions = field(default_factory=GameDayOptions)
+    profile: str | None = None
+    """`--profile`: overrides the scenarios' `stack.profile` (the reference stack's settings)."""
 
 
 def summary_paths(given: Path | None, env: Mapping[str, str]) -> list[Path]:
@@ -69,7 +72,7 @@ def run_suite(request: SuiteRequest, console: Console, report_run: RunReporter) 
         raise BadInput(f"unknown backend '{request.backend}'", "use --backend local or --backend compose")
     overrides = parse_tolerances(request.tolerances)
     baseline_path, against = load_baseline(request.baseline, request.reports_dir) if request.baseline else (None, None)
-    scenarios = load_all(request.paths, request.settings, request.target, request.backend)
+    scenarios = with_profiles(load_all(request.paths, request.settings, request.target, request.backend), request.profile)
     options = RunOptions(
         backend=request.backend,  # type: ignore[arg-type]
         settings=request.settings,
@@ -88,6 +91,31 @@ def run_suite(request: SuiteRequest, console: Console, report_run: RunReporter) 
     _append_history(request.reports_dir, gates)
     _write_outputs(request, runs, [gate for gate, _ in gates], baseline_path, console)
     return suite_exit_code([gate.verdict for gate, _ in gates])
+
+
+def with_profiles(
+    scenarios: list[tuple[Path, Scenario, Target]], override: str | None
+) -> list[tuple[Path, Scenario, Target]]:
+    """Each scenario against its target in the profile it runs with: `override` (`--profile`), else its
+    `stack.profile`, else tuned. A profile chooses settings of the reference stack only: asking for one on
+    a user's stack is bad input, raised before anything starts."""
+    from harness.errors import BadInput
+    from harness.stack.profiles import DEFAULT_PROFILE, check_profile
+    from harness.targets.reference import ReferenceTarget
+
+    chosen: list[tuple[Path, Scenario, Target]] = []
+    for path, scenario, target in scenarios:
+        profile = check_profile(override or scenario.stack.profile or DEFAULT_PROFILE)
+        if not isinstance(target, ReferenceTarget):
+            if override or scenario.stack.profile:
+                raise BadInput(
+                    f"{path}: stack profile '{profile}' is a setting of the reference stack, not of {target.name}",
+                    "drop stack.profile (or --profile): a profile of your own stack is your compose file",
+                )
+        elif target.settings.profile != profile:
+            target = ReferenceTarget(replace(target.settings, profile=profile))
+        chosen.append((path, scenario, target))
+    return chosen
 
 
 def suite_exit_code(verdicts: list[str]) -> int:

@@ -18,8 +18,9 @@ def main() -> None:
     parser.add_argument("--primary", required=True, help="host:port of the initial primary")
     parser.add_argument("--master-name", default="predictions")
     parser.add_argument("--quorum", type=int, default=2)
-    parser.add_argument("--down-after-ms", type=int, default=1000)
-    parser.add_argument("--failover-timeout-ms", type=int, default=5000)
+    # The compose file sets these two from the stack's profile (harness/stack/profiles.py).
+    parser.add_argument("--down-after-ms", type=int, default=int(os.environ.get("DOWN_AFTER_MS", "1000")))
+    parser.add_argument("--failover-timeout-ms", type=int, default=int(os.environ.get("FAILOVER_TIMEOUT_MS", "5000")))
     args = parser.parse_args()
     host, port = args.primary.rsplit(":", 1)
     name = args.master_name

@@ -13,6 +13,7 @@ from rich.console import Console
 from harness.commands.gameday import ConfirmGatesOption, DashboardOption, DashboardPortOption
 from harness.commands.options import GatewayPort, ProjectOption, StatsPort, TargetOption, ToxiproxyPort, console
 from harness.commands.scenarios import REPORTS_DIR, PathsArgument
+from harness.commands.stack import ProfileOverride
 from harness.gameday.live import GameDayOptions
 from harness.result import RunResult
 from harness.stack import StackSettings
@@ -45,6 +46,7 @@ def run_command(
     dashboard: DashboardOption = False,
     dashboard_port: DashboardPortOption = 0,
     confirm_gates: ConfirmGatesOption = False,
+    profile: ProfileOverride = None,
 ) -> None:
     """Run scenarios: load, faults on a timeline, measured recovery, a report and a verdict (exit 1 when an SLO is missed)."""
     from harness.report.console import print_summary
@@ -54,7 +56,7 @@ def run_command(
         paths=paths, reports_dir=reports_dir, settings=settings, backend=backend, target=target, keep_up=keep_up,
         trials=trials, baseline=baseline, tolerances=tolerance or [], junit=junit,
         summaries=summary_paths(summary_md, os.environ),
-        gameday=GameDayOptions(dashboard=dashboard, port=dashboard_port, confirm_gates=confirm_gates),
+        gameday=GameDayOptions(dashboard=dashboard, port=dashboard_port, confirm_gates=confirm_gates), profile=profile,
     )  # fmt: skip
     raise typer.Exit(run_suite(request, console, print_summary))
 

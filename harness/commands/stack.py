@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -19,6 +19,7 @@ from harness.commands.options import (
     console,
 )
 from harness.stack import Backend, Stack, StackSettings, open_stack
+from harness.stack.profiles import DEFAULT_PROFILE, check_profile, profile_names
 from harness.stack.readiness import status_table
 from harness.stack.spec import REPO_ROOT
 
@@ -26,8 +27,23 @@ stack_app = typer.Typer(help="Bring the reference stack up and down, inspect it,
 REPORTS_DIR = REPO_ROOT / "reports"
 
 
-def _stack(backend: Backend, project: str, gateway: int = 8080, stats: int = 8404, toxiproxy: int = 8474) -> Stack:
-    settings = StackSettings(project=project, gateway_port=gateway, stats_port=stats, toxiproxy_port=toxiproxy)
+def _check_optional_profile(name: str | None) -> str | None:
+    return None if name is None else check_profile(name)
+
+
+_PROFILE_HELP = f"The reference stack's settings: {' or '.join(profile_names())} (stock; docs/profiles.md)."
+ProfileOption = Annotated[str, typer.Option(callback=check_profile, help=_PROFILE_HELP)]
+ProfileOverride = Annotated[
+    Optional[str], typer.Option("--profile", callback=_check_optional_profile, help=f"{_PROFILE_HELP} Overrides the scenarios' stack.profile.")
+]
+
+
+def _stack(
+    backend: Backend, project: str, gateway: int = 8080, stats: int = 8404, toxiproxy: int = 8474, profile: str = DEFAULT_PROFILE
+) -> Stack:
+    settings = StackSettings(
+        project=project, gateway_port=gateway, stats_port=stats, toxiproxy_port=toxiproxy, profile=profile
+    )
     return open_stack(backend, settings)
 
 
@@ -39,13 +55,14 @@ def stack_up(
     stats_port: StatsPort = 8404,
     toxiproxy_port: ToxiproxyPort = 8474,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be healthy.")] = 180.0,
+    profile: ProfileOption = DEFAULT_PROFILE,
 ) -> None:
     """Start the stack and wait until every service is healthy and the gateway routes to its whole pool."""
     from harness.targets.reference import ReferenceTarget
 
-    stack = _stack(backend, project, gateway_port, stats_port, toxiproxy_port)
+    stack = _stack(backend, project, gateway_port, stats_port, toxiproxy_port, profile)
     ReferenceTarget(stack.settings).bring_up(stack, progress=True, timeout_s=timeout)
-    console.print(status_table(stack.status(), f"stack '{project}' is up ({backend})"))
+    console.print(status_table(stack.status(), f"stack '{project}' is up ({backend}, profile {profile})"))
     endpoints = stack.endpoints()
     console.print(f"gateway {endpoints.gateway_url}  stats {endpoints.stats_url}/stats  toxiproxy {endpoints.toxiproxy_url}")
 

@@ -59,11 +59,16 @@ class StackSettings:
     """Build the reference stack's image before `up` (its services, or the harness's Toxiproxy, run from it)."""
     build: bool = False
     """Let Compose build the stack's own `build:` sections (a user's stack)."""
+    profile: str = "tuned"
+    """The reference stack's settings: `tuned` or `default` (stock), see harness/stack/profiles.py."""
 
     def environment(self) -> dict[str, str]:
-        """The variables the compose file is interpolated with."""
+        """The variables the compose file is interpolated with (the profile's over the caller's)."""
+        from harness.stack.profiles import profile_environment
+
         return {
             **os.environ,
+            **profile_environment(self.profile),
             "FAILOVER_GATEWAY_PORT": str(self.gateway_port),
             "FAILOVER_STATS_PORT": str(self.stats_port),
             "FAILOVER_TOXIPROXY_PORT": str(self.toxiproxy_port),
