@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 
 from harness import __version__
 from harness.commands.baseline import baseline_app
+from harness.commands.compare import register_compare_command
 from harness.commands.fault_types import fault_types_command
 from harness.commands.gameday import register_gameday_commands
 from harness.commands.init import init_command
@@ -42,6 +43,7 @@ register_inject_commands(app)
 app.command("monkey")(monkey_command)
 app.command("report")(report_command)
 register_gameday_commands(app)
+register_compare_command(app)
 
 
 def _version(value: bool) -> None:
