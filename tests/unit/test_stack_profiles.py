@@ -184,3 +184,11 @@ def test_a_profile_on_a_users_stack_is_bad_input(tmp_path: Path) -> None:
     assert "reference stack" in raised.value.message and "shop" in raised.value.message
     plain = _scenario(tmp_path)
     assert with_profiles([(plain, load_scenario(plain), _UsersStack())], None)[0][2].name == "shop"  # type: ignore[list-item]
+
+
+def test_stack_up_opens_the_stack_in_the_chosen_profile(isolated_state: object) -> None:
+    from harness.commands.stack import _stack
+
+    stack = _stack("local", "cli-test", profile="default")
+    assert stack.settings.profile == "default"
+    assert _gateway(stack.spec) == STOCK_GATEWAY
