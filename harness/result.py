@@ -207,6 +207,8 @@ class TargetFacts(_Model):
     attach: bool = False
     models: dict[str, ModelFacts] = {}
     """The models it declares: where their registry is and which services serve them."""
+    profile: str | None = None
+    """The reference stack's settings profile (`harness/stack/profiles.py`); None for a user's stack."""
 
 
 class Note(_Model):

@@ -269,6 +269,8 @@ def offset(epoch: float | None, start: float) -> str:
 
 
 def target(facts: TargetFacts) -> str:
-    """'shop-ml (attached), compose sha256 3f2a9c01b7e4'."""
+    """'shop-ml (attached), compose sha256 3f2a9c01b7e4'; 'reference (default profile), ...' for the
+    reference stack at stock settings."""
     attached = " (attached)" if facts.attach else ""
-    return f"{facts.name}{attached}, compose sha256 {(facts.compose_sha256 or '?')[:12]}"
+    profile = f" ({facts.profile} profile)" if facts.profile not in (None, "tuned") else ""
+    return f"{facts.name}{attached}{profile}, compose sha256 {(facts.compose_sha256 or '?')[:12]}"

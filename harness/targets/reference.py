@@ -7,6 +7,7 @@ interpolated with the stack settings' environment so that moved ports follow.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from harness.stack import Backend, Stack, StackSettings, open_stack
 from harness.stack.spec import REPO_ROOT
@@ -25,6 +26,10 @@ class ReferenceTarget(Target):
 
     def default_backend(self) -> Backend:
         return "local"
+
+    def facts(self) -> dict[str, Any]:
+        """Which stack ran, with the profile it ran in (tuned or the stock settings)."""
+        return super().facts() | {"profile": self.settings.profile}
 
     def open_stack(self, backend: Backend | None, run_dir: Path) -> Stack:
         return open_stack(backend or self.default_backend(), self.settings)

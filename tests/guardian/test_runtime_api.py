@@ -12,6 +12,7 @@ from guardian.config import Address
 from guardian.haproxy import RuntimeApi, RuntimeApiError, canary_weights
 from guardian.weights import WeightShifter
 
+from harness.stack.spec import load_stack_spec
 from tests.conftest import REPO, require
 from tests.integration._procs import HOST, Proc, free_port
 
@@ -24,8 +25,10 @@ def api(tmp_path: Path) -> Iterator[RuntimeApi]:
     """HAProxy running compose/gateway/haproxy.cfg on free ports (its servers need not exist)."""
     require(shutil.which("haproxy") is not None, "haproxy missing (run: make setup)")
     port = free_port()
+    declared = load_stack_spec(REPO / "compose" / "docker-compose.yml", os.environ).services["gateway"].environment
     env = {
         **os.environ,
+        **{name: value for name, value in declared.items() if name.startswith("GW_")},  # the tuned timings
         "GATEWAY_BIND": f"{HOST}:{free_port()}",
         "STATS_BIND": f"{HOST}:{free_port()}",
         "RUNTIME_API_BIND": f"{HOST}:{port}",

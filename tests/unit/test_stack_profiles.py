@@ -192,3 +192,16 @@ def test_stack_up_opens_the_stack_in_the_chosen_profile(isolated_state: object) 
     stack = _stack("local", "cli-test", profile="default")
     assert stack.settings.profile == "default"
     assert _gateway(stack.spec) == STOCK_GATEWAY
+
+
+def test_a_result_says_which_profile_the_reference_stack_ran_in() -> None:
+    from harness.report.formatting import target as shown
+    from harness.result import TargetFacts
+    from harness.stack import StackSettings
+    from harness.targets.reference import ReferenceTarget
+
+    stock = TargetFacts(**ReferenceTarget(StackSettings(profile="default")).facts())
+    tuned = TargetFacts(**ReferenceTarget(StackSettings()).facts())
+    assert (stock.profile, tuned.profile) == ("default", "tuned")
+    assert shown(stock).startswith("reference (default profile), compose sha256 ")
+    assert shown(tuned).startswith("reference, compose sha256 ")
