@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness.commands.options import console
-from harness.commands.scenarios import REPORTS_DIR
+from harness.commands.options import REPORTS_DIR, console
 
 baseline_app = typer.Typer(help="Baselines: figures of a good run that later runs are compared with (--baseline).", no_args_is_help=True)
 

@@ -18,13 +18,13 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.commands.options import (
+    REPORTS_DIR,
     GatewayPort,
     ProjectOption,
     StatsPort,
     ToxiproxyPort,
     console,
 )
-from harness.commands.scenarios import REPORTS_DIR
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, BadInput
 from harness.report.compare import Comparison, ProfileResult, write_comparison
 from harness.stack import StackSettings

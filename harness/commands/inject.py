@@ -58,7 +58,9 @@ def inject_command(
     """Inject one fault on a running stack: `failover inject latency gateway->model-a --latency 800ms --for 30s`.
     The type's parameters are options (`failover fault-types` lists them)."""
     if allow_remote_docker:
-        from harness.stack.images import REMOTE_DOCKER_OPT_IN  # loads the Docker SDK: only when asked
+        from harness.stack.images import (
+            REMOTE_DOCKER_OPT_IN,  # loads the Docker SDK: only when asked
+        )
 
         os.environ[REMOTE_DOCKER_OPT_IN] = "1"
     spec = _spec(fault, target, ctx.args)

@@ -9,9 +9,8 @@ from typing import Annotated, Optional
 import typer
 import yaml
 
-from harness.commands.options import ProjectOption, TargetOption, console
+from harness.commands.options import REPORTS_DIR, ProjectOption, TargetOption, console
 from harness.commands.run import run_command
-from harness.commands.scenarios import REPORTS_DIR
 from harness.errors import BadInput
 from harness.faults import fault_type, normalize_hop
 from harness.monkey import Monkey, schedule

@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 
 from harness.stack import Backend
+from harness.stack.profiles import check_profile, profile_names
 from harness.stack.project import check_project_name
+from harness.stack.spec import REPO_ROOT
 
 CI_LOG_WIDTH = 200
 """Off a terminal (a CI log, a pipe) rich would cut tables at 80 columns: CI logs are read wide."""
@@ -23,6 +25,8 @@ def _console() -> Console:
 
 
 console = _console()
+REPORTS_DIR = REPO_ROOT / "reports"
+"""Where runs, suites, baselines and the history are written by default."""
 
 BackendOption = Annotated[
     Backend,
@@ -41,4 +45,15 @@ ServiceArgument = Annotated[str, typer.Argument(help="A service of the stack, e.
 TargetOption = Annotated[
     Optional[Path],
     typer.Option("--target", "-t", help="A target file: test this stack instead of the scenarios' own target."),
+]
+
+
+def _check_optional_profile(name: str | None) -> str | None:
+    return None if name is None else check_profile(name)
+
+
+_PROFILE_HELP = f"The reference stack's settings: {' or '.join(profile_names())} (stock; docs/profiles.md)."
+ProfileOption = Annotated[str, typer.Option(callback=check_profile, help=_PROFILE_HELP)]
+ProfileOverride = Annotated[
+    Optional[str], typer.Option("--profile", callback=_check_optional_profile, help=f"{_PROFILE_HELP} Overrides the scenarios' stack.profile.")
 ]

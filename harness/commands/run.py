@@ -10,10 +10,22 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from harness.commands.gameday import ConfirmGatesOption, DashboardOption, DashboardPortOption
-from harness.commands.options import GatewayPort, ProjectOption, StatsPort, TargetOption, ToxiproxyPort, console
-from harness.commands.scenarios import REPORTS_DIR, PathsArgument
-from harness.commands.stack import ProfileOverride
+from harness.commands.gameday import (
+    ConfirmGatesOption,
+    DashboardOption,
+    DashboardPortOption,
+)
+from harness.commands.options import (
+    REPORTS_DIR,
+    GatewayPort,
+    ProfileOverride,
+    ProjectOption,
+    StatsPort,
+    TargetOption,
+    ToxiproxyPort,
+    console,
+)
+from harness.commands.scenarios import PathsArgument
 from harness.gameday.live import GameDayOptions
 from harness.result import RunResult
 from harness.stack import StackSettings

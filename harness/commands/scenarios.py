@@ -7,7 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness.commands.options import ProjectOption, TargetOption, ToxiproxyPort, console
+from harness.commands.options import (
+    ProjectOption,
+    TargetOption,
+    ToxiproxyPort,
+    console,
+)
 from harness.errors import BadInput, HarnessError
 from harness.scenario import Scenario
 from harness.stack import Stack, StackSettings
@@ -15,7 +20,6 @@ from harness.stack.spec import REPO_ROOT
 from harness.targets import Target, resolve_target
 
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
-REPORTS_DIR = REPO_ROOT / "reports"
 PathsArgument = Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")]
 
 

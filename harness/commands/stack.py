@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from harness.commands.options import (
+    REPORTS_DIR,
     BackendOption,
     GatewayPort,
+    ProfileOption,
     ProjectOption,
     ServiceArgument,
     StatsPort,
@@ -19,23 +21,10 @@ from harness.commands.options import (
     console,
 )
 from harness.stack import Backend, Stack, StackSettings, open_stack
-from harness.stack.profiles import DEFAULT_PROFILE, check_profile, profile_names
+from harness.stack.profiles import DEFAULT_PROFILE
 from harness.stack.readiness import status_table
-from harness.stack.spec import REPO_ROOT
 
 stack_app = typer.Typer(help="Bring the reference stack up and down, inspect it, act on its services.", no_args_is_help=True)
-REPORTS_DIR = REPO_ROOT / "reports"
-
-
-def _check_optional_profile(name: str | None) -> str | None:
-    return None if name is None else check_profile(name)
-
-
-_PROFILE_HELP = f"The reference stack's settings: {' or '.join(profile_names())} (stock; docs/profiles.md)."
-ProfileOption = Annotated[str, typer.Option(callback=check_profile, help=_PROFILE_HELP)]
-ProfileOverride = Annotated[
-    Optional[str], typer.Option("--profile", callback=_check_optional_profile, help=f"{_PROFILE_HELP} Overrides the scenarios' stack.profile.")
-]
 
 
 def _stack(
