@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,13 +23,26 @@ _SCHEMA = (
 _INSERT = "INSERT INTO predictions (request_id, score, served_by, at) VALUES (%s, %s, %s, now())"
 
 
-class Store:
-    """Thread-safe; a connection that failed is dropped, never returned to the pool."""
+class PoolExhausted(psycopg.OperationalError):
+    """Every connection of the pool stayed busy for the whole wait."""
 
-    def __init__(self, dsn: str, pool_size: int = 8, connect_timeout_s: int = 2) -> None:
+
+class Store:
+    """Thread-safe; a connection that failed is dropped, never returned to the pool.
+
+    At most `pool_size` connections exist at once: a request waits up to `acquire_timeout_s`
+    for one and is refused after that. Without the bound, a stalled database link made every
+    new request open a connection of its own, and the storm of connections and
+    authentications kept the replica slow for seconds after the stall was over."""
+
+    def __init__(
+        self, dsn: str, pool_size: int = 8, connect_timeout_s: int = 2, acquire_timeout_s: float = 0.5
+    ) -> None:
         self._dsn = dsn
         self._pool_size = pool_size
         self._connect_timeout_s = connect_timeout_s
+        self._acquire_timeout_s = acquire_timeout_s
+        self._slots = threading.BoundedSemaphore(pool_size)
         self._idle: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
 
     def record(self, request_id: str, score: int, served_by: str) -> None:
@@ -45,12 +59,17 @@ class Store:
 
     def _run(self, sql: str, params: tuple[object, ...]) -> None:
         """Run and commit; a pooled connection that turns out dead (database restarted) gets one retry on a fresh one."""
+        if not self._slots.acquire(timeout=self._acquire_timeout_s):
+            raise PoolExhausted(f"all {self._pool_size} database connections busy for {self._acquire_timeout_s:g} s")
         try:
-            with self._connection(pooled=True) as conn:
-                self._execute(conn, sql, params)
-        except psycopg.OperationalError:
-            with self._connection(pooled=False) as conn:
-                self._execute(conn, sql, params)
+            try:
+                with self._connection(pooled=True) as conn:
+                    self._execute(conn, sql, params)
+            except psycopg.OperationalError:
+                with self._connection(pooled=False) as conn:
+                    self._execute(conn, sql, params)
+        finally:
+            self._slots.release()
 
     @staticmethod
     def _execute(conn: psycopg.Connection, sql: str, params: tuple[object, ...]) -> None:
@@ -67,10 +86,7 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        if self._idle.qsize() < self._pool_size:
-            self._idle.put(conn)
-        else:
-            conn.close()
+        self._idle.put(conn)  # at most pool_size connections exist: the slots bound them
 
     def _take(self) -> psycopg.Connection | None:
         try:
