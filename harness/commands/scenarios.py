@@ -74,7 +74,9 @@ def _scenario_target(scenario: Scenario, path: Path) -> Path | None:
 
 def validate_command(paths: PathsArgument, project: ProjectOption = "failover", target: TargetOption = None) -> None:
     """Check scenario files (and their targets) without running anything."""
-    for path, scenario, scenario_target in load_all(paths, StackSettings(project=project), target):
+    from harness.suite_run import with_profiles
+
+    for path, scenario, scenario_target in with_profiles(load_all(paths, StackSettings(project=project), target), None):
         console.print(f"[green]ok[/] {path}: {scenario.name} (target {scenario_target.name})")
 
 

@@ -205,3 +205,17 @@ def test_a_result_says_which_profile_the_reference_stack_ran_in() -> None:
     assert (stock.profile, tuned.profile) == ("default", "tuned")
     assert shown(stock).startswith("reference (default profile), compose sha256 ")
     assert shown(tuned).startswith("reference, compose sha256 ")
+
+
+def test_validate_refuses_a_profile_on_a_users_stack_as_run_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop = REPO_ROOT / "tests" / "stacks" / "shop-ml" / "shop-ml.target.yaml"
+    path = tmp_path / "kill.yaml"
+    path.write_text(
+        f"name: kill\ntarget: {shop}\nstack: {{profile: default}}\nload: {{users: 0, probe_rate: 50}}\n"
+        "timeline:\n  - {at: 2s, action: kill, target: app-1, duration: 4s}\n"
+    )
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a setting of the reference stack, not of shop-ml" in err and "drop stack.profile" in err
