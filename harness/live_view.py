@@ -210,7 +210,10 @@ class LiveView:
                 self._live.stop()
 
     def phase(self, text: str) -> None:
-        """Set the current phase (e.g. 'warm-up 3s', 'faults: kill model-a'); it also stays in the scroll-back."""
+        """Set the current phase (e.g. 'warm-up 3s', 'faults: kill model-a'); it also stays in the scroll-back,
+        once: the same phase set again (a runbook step at a fault's moment) adds no line."""
+        if text == self._phase:
+            return
         self._phase = text
         self._line(escape(text))
         if self._live is not None:

@@ -211,6 +211,19 @@ def test_ci_log_phase_and_note_are_timestamped_lines() -> None:
     assert "╭" not in plain(console)
 
 
+def test_a_phase_set_again_adds_no_line() -> None:
+    console = ci_log()
+    with view(console, steady_frame, list) as live:
+        live.phase("faults: kill model-a")
+        live.phase("faults: kill model-a")  # a runbook step at the fault's moment: the faults did not change
+        live.phase("faults: none (observing recovery)")
+
+    assert plain(console).splitlines()[:2] == [
+        f"  {stamp()} faults: kill model-a",
+        f"  {stamp()} faults: none (observing recovery)",
+    ]
+
+
 def test_ci_log_prints_a_status_line_periodically() -> None:
     sampled = threading.Event()
 
