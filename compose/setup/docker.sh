@@ -15,7 +15,15 @@ if [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 echo "starting dockerd (log: /var/log/dockerd-failover.log)"
-nohup dockerd >/var/log/dockerd-failover.log 2>&1 &
+# dockerd must not inherit the caller's open files: a lock held by a caller
+# (flock /tmp/failover-stack.lock ...) would stay held for as long as dockerd runs.
+(
+  for fd in /proc/self/fd/*; do
+    n=${fd##*/}
+    if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null || true; fi
+  done
+  exec nohup dockerd >/var/log/dockerd-failover.log 2>&1 </dev/null
+) &
 for _ in $(seq 1 60); do
   docker info >/dev/null 2>&1 && exit 0
   sleep 0.5
