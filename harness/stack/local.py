@@ -52,6 +52,8 @@ class LocalStack(Stack):
 
     # lifecycle -------------------------------------------------------------
     def up(self, timeout_s: float = 180.0, progress: bool = True) -> None:
+        if self._supervisor_alive() and self._running_profile() != self.settings.profile:
+            self.down()  # a stack kept up (--keep-up) in another profile: its processes have the wrong settings
         if not self._supervisor_alive():
             self._clean_leftovers()
             self.settings.provision_registry(fresh=True)
@@ -126,6 +128,7 @@ class LocalStack(Stack):
         plans = plan_stack(self.spec, self.run_dir)
         ensure_ports_free((port, f"{plan.name} listen port") for plan in plans for port in plan.listen_ports)
         write_private(self.run_dir / "plan.json", json.dumps([plan.to_json() for plan in plans], indent=1))
+        write_private(self.run_dir / "profile", self.settings.profile)
         write_private(self.run_dir / "supervisor.log", "")  # created private, then the supervisor's output
         with open(self.run_dir / "supervisor.log", "ab") as log:
             process = subprocess.Popen(
@@ -143,6 +146,10 @@ class LocalStack(Stack):
                     "the local supervisor did not start", f"see {self.run_dir / 'supervisor.log'}"
                 )
             time.sleep(0.02)
+
+    def _running_profile(self) -> str | None:
+        path = self.run_dir / "profile"
+        return path.read_text() if path.exists() else None
 
     def _service_status(self, name: str, reported: dict[str, Any] | None) -> ServiceStatus:
         endpoints = tuple(f"{LOOPBACK}:{port.host_port}" for port in self.spec.services[name].ports)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.stack import StackSettings
+from harness.stack.local import LocalStack
 from tests.conftest import local_binaries_available, require
 
 pytestmark = pytest.mark.integration
@@ -59,3 +61,24 @@ def test_compare_runs_both_profiles_and_stock_checks_detect_a_hang_later(
     assert tuned < math.inf, "tuned checks marked the hung replica DOWN during the pause"
     assert default > tuned, ttd
     assert (folder / "compare.html").exists()
+
+
+def _gateway_check_inter(stack: LocalStack) -> str:
+    """The health-check interval the running gateway process was started with."""
+    plans = json.loads((stack.run_dir / "plan.json").read_text())
+    (gateway,) = (plan for plan in plans if plan["name"] == "gateway")
+    return gateway["env"]["GW_CHECK_INTER"]
+
+
+def test_a_local_stack_kept_up_in_one_profile_is_restarted_in_the_profile_asked_for(isolated_state: Path) -> None:
+    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
+    tuned = LocalStack(StackSettings(project=PROJECT, profile="tuned"))
+    tuned.up(progress=False)
+    try:
+        assert _gateway_check_inter(tuned) == "100ms"
+        stock = LocalStack(StackSettings(project=PROJECT, profile="default"))
+        stock.up(progress=False)  # as `failover run --keep-up --profile default` after a tuned run
+        assert _gateway_check_inter(stock) == "2s", "the kept-up tuned stack was not reused as is"
+        assert all(service.state == "running" for service in stock.status())
+    finally:
+        LocalStack(StackSettings(project=PROJECT)).down()
