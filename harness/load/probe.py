@@ -3,7 +3,8 @@
 Closed-loop clients stop sampling exactly when the stack hangs (coordinated
 omission). This stream keeps its schedule: each request is sent at its
 planned time in a greenlet of its own, with a short timeout, so an outage is
-sampled as densely as steady state. Every request becomes a `RequestRecord`.
+sampled as densely as steady state. Every request becomes a `RequestRecord`;
+how late each one started against its plan goes to a `ScheduleLog`.
 
 Greenlets on one gevent hub (with geventhttpclient, as Locust's FastHttpUser)
 rather than a thread per request: when the stack slows down, hundreds of
@@ -26,6 +27,7 @@ from geventhttpclient import HTTPClient
 from harness.load.entry import EntryPoint
 from harness.load.fresh_pool import use_fresh_connections
 from harness.load.payloads import Payload
+from harness.load.schedule import ScheduleLog
 from harness.records import RequestRecord
 
 
@@ -83,6 +85,8 @@ class ProbeStream:
         self.concurrency = max(4, int(rate * timeout_s * 3) + 2)
         """Enough connections for every request in flight while each waits up to ~3 timeouts."""
         self._payloads = itertools.cycle(payloads)
+        self.schedule = ScheduleLog(rate)
+        """Complete once stopped."""
         self._stop = threading.Event()
         self._records: list[RequestRecord] = []
         self._drained: list[RequestRecord] = []
@@ -118,16 +122,19 @@ class ProbeStream:
         client = PredictionClient(self.entry, self.timeout_s, self.concurrency)
         in_flight = gevent.pool.Group()
         try:
-            next_at = time.perf_counter()
+            start, planned = time.perf_counter(), 0
             while not self._stop.is_set():
-                in_flight.spawn(self._send, client, next(self._payloads))
-                next_at += self.interval_s
-                gevent.sleep(max(0.0, next_at - time.perf_counter()))
+                in_flight.spawn(self._send, client, next(self._payloads), start + planned * self.interval_s)
+                planned += 1
+                gevent.sleep(max(0.0, start + planned * self.interval_s - time.perf_counter()))
+            self.schedule.stopped(time.perf_counter() - (start + planned * self.interval_s))
             in_flight.join()
         finally:
             client.close()
 
-    def _send(self, client: PredictionClient, payload: Payload) -> None:
+    def _send(self, client: PredictionClient, payload: Payload, planned_at: float) -> None:
+        """`planned_at` on the perf_counter clock: when this probe should have been sent."""
+        self.schedule.sent(time.perf_counter() - planned_at)
         record = client.send(payload)
         with self._lock:
             self._records.append(record)
