@@ -15,37 +15,40 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TextIO
 
 from harness.load.entry import EntryPoint
 from harness.load.payloads import load_payloads
 from harness.load.probe import ProbeStream
 
 FLUSH_INTERVAL_S = 0.2
-SWITCH_INTERVAL_S = 0.0005
-"""How long the flushing thread may hold the GIL while the probe thread waits to send (Python's
-default, 5 ms, made every flush delay probes by up to 5 ms: tests/benchmarks/probe_bench.py)."""
 
 
 def main(argv: list[str]) -> None:
     entry_json, rate, timeout_s, records_path, schedule_path = argv
     entry = EntryPoint.from_json(entry_json)
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stream = ProbeStream(entry, load_payloads(entry.payloads), rate=float(rate), timeout_s=float(timeout_s))
+    lines: list[str] = []  # serialised in the stream's thread as probes complete: this one only writes
+    stream = ProbeStream(
+        entry, load_payloads(entry.payloads), rate=float(rate), timeout_s=float(timeout_s),
+        on_record=lambda record: lines.append(json.dumps(vars(record)) + "\n"),
+    )
     with open(records_path, "a", encoding="utf-8") as out, stream:
         while not stop.wait(FLUSH_INTERVAL_S):
-            _write(out, stream.drain())
+            _write(out, lines)
         stream.stop()
-        _write(out, stream.drain())
+        _write(out, lines)
     Path(schedule_path).write_text(json.dumps(stream.schedule.summary()), encoding="utf-8")
 
 
-def _write(out: object, records: list[object]) -> None:
-    for record in records:
-        out.write(json.dumps(vars(record)) + "\n")  # type: ignore[attr-defined]  # asdict() deep-copies: slower
-    out.flush()  # type: ignore[attr-defined]
+def _write(out: TextIO, lines: list[str]) -> None:
+    """Writes and removes the lines appended so far; the stream's thread may append more meanwhile."""
+    count = len(lines)
+    out.write("".join(lines[:count]))
+    del lines[:count]
+    out.flush()
 
 
 if __name__ == "__main__":
