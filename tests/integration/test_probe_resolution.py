@@ -19,7 +19,7 @@ from harness.faults.hop.partition import Partition
 from harness.faults.hop.toxic import toxiproxy_api
 from harness.load.probe_process import ProbeProcess
 from harness.result import FaultScore, FaultWindow
-from harness.scenario import SLOs, Load
+from harness.scenario import Load, SLOs
 from tests.integration._procs import HOST, free_port
 from tests.integration.test_locust_run import FakeModelServer, _entry, serve
 from tests.integration.test_toxiproxy_faults import HOP, toxiproxy  # noqa: F401  (fixture)
@@ -84,7 +84,7 @@ def _outage_score(load: Load, toxiproxy_url: str, url: str, workdir: Path) -> Fa
 
 def test_a_higher_probe_rate_brackets_a_real_outage_more_finely(hop_url: tuple[str, str], tmp_path: Path) -> None:
     toxiproxy_url, url = hop_url
-    slow, fast = Load(users=0, probe_rate=10), Load(users=0, probe_rate=500)
+    slow, fast = Load(users=0, rate=0, probe_rate=10), Load(users=0, rate=0, probe_rate=500)
     coarse = _outage_score(slow, toxiproxy_url, url, tmp_path / "slow")
     fine = _outage_score(fast, toxiproxy_url, url, tmp_path / "fast")
     for score in (coarse, fine):

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from harness.load.entry import EntryPoint
 from harness.load.probe_process import ProbeProcess
 from harness.load.schedule import ScheduleLog, quantile, summarize
 from harness.result import ProbeFacts
+from harness.scenario import Load
 
 
 @pytest.mark.parametrize("q", [0.0, 0.5, 0.9, 0.99, 1.0])
@@ -73,3 +75,9 @@ def test_the_probe_process_reads_its_workers_schedule_and_none_before_it_is_writ
     process.schedule_path.write_text(json.dumps(summarize([0.001, 0.002], rate=100.0)))
     facts = process.schedule()
     assert facts is not None and facts["sent"] == 2
+
+
+def test_a_probe_rate_beyond_the_measured_ceiling_is_refused_naming_the_benchmark() -> None:
+    assert Load.model_validate({"probe_rate": 1000}).probe_rate == 1000
+    with pytest.raises(ValidationError, match=r"1001 is more than 1000: .*tests/benchmarks/probe_bench\.py"):
+        Load.model_validate({"probe_rate": 1001})
