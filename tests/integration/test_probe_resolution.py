@@ -17,7 +17,10 @@ import pytest
 from harness import scoring
 from harness.faults.hop.partition import Partition
 from harness.faults.hop.toxic import toxiproxy_api
+from harness.load.payloads import DEFAULT_PAYLOADS, load_payloads
+from harness.load.probe import ProbeStream
 from harness.load.probe_process import ProbeProcess
+from harness.records import RequestRecord
 from harness.result import FaultScore, FaultWindow
 from harness.scenario import Load, SLOs
 from tests.integration._procs import HOST, free_port
@@ -95,3 +98,13 @@ def test_a_higher_probe_rate_brackets_a_real_outage_more_finely(hop_url: tuple[s
     width = {name: s.rto_bracket_s[1] - s.rto_bracket_s[0] for name, s in (("coarse", coarse), ("fine", fine))}  # type: ignore[index]
     assert width["fine"] < width["coarse"]
     assert fine.rto_resolution_s < coarse.rto_resolution_s, "the resolution is the spacing the probes achieved"
+
+
+def test_a_stream_with_a_record_sink_hands_over_every_record_and_keeps_none(server_url: str) -> None:
+    handed: list[RequestRecord] = []
+    stream = ProbeStream(_entry(server_url), load_payloads(DEFAULT_PAYLOADS), rate=100.0, on_record=handed.append)
+    with stream:
+        time.sleep(1.0)
+    assert stream.records() == [], "nothing kept: the probe worker's heap does not grow with the run"
+    assert len(handed) == stream.schedule.summary()["sent"] > 0
+    assert all(record.ok for record in handed)
