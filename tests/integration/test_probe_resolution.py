@@ -1,5 +1,6 @@
 """The real probe process against a real local server: it reports how well it kept its schedule, and a
-higher probe rate locates a real outage's end more finely (a partition through a private toxiproxy-server).
+higher probe rate locates a real outage's end more finely (a partition through a private toxiproxy-server);
+a run on the local stack (under the stack lock) carries the figures in result.json.
 
 Figures (how late, how fine) are printed by tests/benchmarks/probe_bench.py; here only presence,
 ordering and sanity are asserted.
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness import scoring
+from harness.cli import main
 from harness.faults.hop.partition import Partition
 from harness.faults.hop.toxic import toxiproxy_api
 from harness.load.payloads import DEFAULT_PAYLOADS, load_payloads
@@ -23,7 +25,9 @@ from harness.load.probe_process import ProbeProcess
 from harness.records import RequestRecord
 from harness.result import FaultScore, FaultWindow
 from harness.scenario import Load, SLOs
+from tests.conftest import local_binaries_available, require
 from tests.integration._procs import HOST, free_port
+from tests.integration._runs import read_result, write_scenario
 from tests.integration.test_locust_run import FakeModelServer, _entry, serve
 from tests.integration.test_toxiproxy_faults import HOP, toxiproxy  # noqa: F401  (fixture)
 
@@ -108,3 +112,18 @@ def test_a_stream_with_a_record_sink_hands_over_every_record_and_keeps_none(serv
     assert stream.records() == [], "nothing kept: the probe worker's heap does not grow with the run"
     assert len(handed) == stream.schedule.summary()["sent"] > 0
     assert all(record.ok for record in handed)
+
+
+def test_a_run_reports_how_well_its_probes_kept_their_schedule(isolated_state: Path, tmp_path: Path) -> None:
+    require(local_binaries_available(), "haproxy/redis/toxiproxy-server missing (run: make setup)")
+    fault = "{at: 1s, action: partition, target: gateway->model-a, duration: 1s}"
+    scenario, reports = write_scenario(tmp_path, "probe-schedule", fault), tmp_path / "reports"
+    main(["run", str(scenario), "--backend", "local", "--project", "failover-test-probes", "--reports-dir", str(reports)])
+    result = read_result(reports)
+    probes = result["probes"]
+    assert probes is not None, result["reason"]
+    assert probes["rate"] == 50 and probes["sent"] == result["requests"]["probe"] > 0, "every probe sent was scored"
+    assert 0.0 <= probes["late_p50_s"] <= probes["late_p99_s"] <= probes["late_max_s"]
+    assert (probes["behind"] is None) == (probes["late_max_s"] <= probes["interval_s"])
+    (scored,) = result["faults"]
+    assert scored["rto_resolution_s"] >= probes["interval_s"]
