@@ -248,7 +248,7 @@ def score_fault(
         fault=fault,
         rto_s=outages.rto_s,
         rto_bracket_s=outages.bracket,
-        rto_resolution_s=_resolution(probes, probe_rate),
+        rto_resolution_s=_resolution(probes, probe_rate, horizon),
         ttd_s=ttd_s,
         quality_rto_s=quality_rto_s,
         quality=quality,
@@ -664,11 +664,13 @@ def _next(recovering: np.ndarray, after: int) -> int | None:
     return after + 1 + int(candidates[0]) if candidates.size else None
 
 
-def _resolution(probes: _Probes, probe_rate: float) -> float:
+def _resolution(probes: _Probes, probe_rate: float, horizon: int | None) -> float:
     """How finely the probes located the recovery: the largest gap between consecutive probes sent in
-    the fault's buckets, at least the planned 1 / probe rate. The bracket's ends are probes, so its
-    width is one such gap; a stream that fell behind its schedule left wider gaps than it planned."""
-    gaps = np.diff(np.sort(probes.offset))
+    the fault's buckets (up to the next fault's injection), at least the planned 1 / probe rate. The
+    bracket's ends are probes, so its width is one such gap; a stream that fell behind its schedule
+    left wider gaps than it planned."""
+    own = probes.offset if horizon is None else probes.offset[probes.bucket < horizon]
+    gaps = np.diff(np.sort(own))
     return max(1.0 / probe_rate, float(gaps.max(initial=0.0)))
 
 

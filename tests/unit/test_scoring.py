@@ -242,6 +242,13 @@ def test_rto_resolution_is_the_widest_gap_the_probes_left_when_they_fell_behind(
     assert result.rto_resolution_s == pytest.approx(0.4, abs=1e-6)
 
 
+def test_rto_resolution_leaves_out_gaps_after_the_next_fault_was_injected() -> None:
+    behind = records_frame(record for record in stream(20.0) if not 12.0 < record.sent_at - INJECT < 12.4)
+    later = FaultWindow(index=1, type="kill", target="model-b", injected_at=INJECT + 10, reverted_at=INJECT + 13)
+    first = score_fault(behind, window(), SLOs(), probe_rate=RATE, observation_end=INJECT + 20, next_fault=later)
+    assert first.rto_resolution_s == pytest.approx(1 / RATE, abs=1e-6)
+
+
 def test_without_availability_target_every_probe_must_be_ok() -> None:
     one_failure_per_bucket = tuple((k * 0.25, k * 0.25 + 0.01) for k in range(8))
     result = score(stream(12.0, failed=one_failure_per_bucket), end_s=12.0, slos=SLOs())
