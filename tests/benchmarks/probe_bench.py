@@ -2,6 +2,7 @@
 
     PYTHONPATH=$PWD .venv/bin/python tests/benchmarks/probe_bench.py [--rates 100 250 500 1000 2000 4000 8000]
         [--seconds 6] [--stall 1.0] [--timeout 2.0] [--nice -10]
+    PYTHONPATH=$PWD .venv/bin/python tests/benchmarks/probe_bench.py --brackets 3 --rates 10 100 500 1000
 
 For each rate, the real probe process (`ProbeProcess`, as a scenario runs it)
 sends to a minimal HTTP server on 127.0.0.1 in a process of its own, twice:
@@ -21,6 +22,10 @@ bracket can resolve), during the stall too; the probe process's CPU use.
 --nice renices the probe process, to see how much of the lateness is other
 processes taking the CPU.
 
+--brackets N: instead, N trials per rate of a real 1 s outage (a partition
+through a private toxiproxy-server in front of the server), scored as a run
+scores a fault: RTO, the bracket's width and `rto_resolution_s`.
+
 Two ceilings, each the highest rate up to which every run passed:
 - sustained: the stream keeps its rate: >= 99 % of the planned probes sent,
   < 10 ms further behind its schedule at the end than at the start (no
@@ -37,8 +42,10 @@ import argparse
 import asyncio
 import math
 import multiprocessing
+import os
 import re
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,9 +60,16 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` is importable when run as a script
 
+from harness.errors import InfrastructureError  # noqa: E402
+from harness.faults.hop.toxic import toxiproxy_api  # noqa: E402
 from harness.load.entry import EntryPoint  # noqa: E402
 from harness.load.payloads import DEFAULT_PAYLOADS  # noqa: E402
 from harness.load.probe_process import ProbeProcess  # noqa: E402
+from harness.scenario import Load  # noqa: E402
+from harness.stack.images import find_toxiproxy_server  # noqa: E402
+from tests.integration._procs import free_port, wait_for  # noqa: E402
+from tests.integration.test_probe_resolution import OUTAGE_S, SLOS, _outage_score  # noqa: E402
+from tests.integration.test_toxiproxy_faults import HOP, _answers  # noqa: E402
 
 HOST = "127.0.0.1"
 WARM_UP_S = 1.0
@@ -172,7 +186,8 @@ def measure(rate: float, mode: str, args: argparse.Namespace, workdir: Path) -> 
     receive, send = multiprocessing.Pipe(duplex=False)
     server = multiprocessing.get_context("fork").Process(target=_serve, args=(sock, stall, until, send), daemon=True)
     server.start()
-    entry = EntryPoint(url=f"http://{HOST}:{sock.getsockname()[1]}/predict", payloads=DEFAULT_PAYLOADS, prediction="prediction")
+    url = f"http://{HOST}:{sock.getsockname()[1]}/predict"
+    entry = EntryPoint(url=url, payloads=DEFAULT_PAYLOADS, prediction="prediction")
     probe = ProbeProcess(entry, rate, args.timeout, workdir)
     probe.start()
     process = psutil.Process(probe._process.pid)  # type: ignore[union-attr]
@@ -210,14 +225,57 @@ def print_run(run: Run) -> None:
     )
 
 
+def brackets(args: argparse.Namespace) -> None:
+    """RTO bracket and resolution per rate on a real partition (tests/integration/test_probe_resolution.py)."""
+    sock = socket.socket()
+    sock.bind((HOST, 0))
+    sock.listen(4096)
+    _, send = multiprocessing.Pipe(duplex=False)
+    never = (0.0, 0.0)  # no stall: toxiproxy makes the outage
+    server = multiprocessing.get_context("fork").Process(
+        target=_serve, args=(sock, never, time.time() + 3600, send), daemon=True
+    )
+    server.start()
+    api_port = free_port()
+    toxiproxy = subprocess.Popen(
+        [str(find_toxiproxy_server(os.environ)), "-host", HOST, "-port", str(api_port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    api_url = f"http://{HOST}:{api_port}"
+    try:
+        wait_for(lambda: _answers(api_url), 10, "toxiproxy-server API")
+        listen = free_port()
+        toxiproxy_api(api_url).create(upstream=f"{HOST}:{sock.getsockname()[1]}", name=HOP, listen=f"{HOST}:{listen}")
+        print(f"{OUTAGE_S:g} s partition through toxiproxy-server, bucket {SLOS.bucket:g} s, times in ms")
+        print(f"{'trial':>5} {'rate':>6} {'RTO':>8} {'bracket':>8} {'resolution':>10}")
+        with tempfile.TemporaryDirectory(prefix="probe-bench-") as tmp:
+            for trial in range(1, args.brackets + 1):
+                for rate in sorted(args.rates):
+                    load = Load(users=0, rate=0, probe_rate=rate)
+                    score = _outage_score(load, api_url, f"http://{HOST}:{listen}", Path(tmp) / f"{trial}-{rate:g}")
+                    lower, upper = score.rto_bracket_s or (math.nan, math.nan)
+                    print(f"{trial:5d} {rate:6g} {_ms(score.rto_s):>8} {_ms(upper - lower):>8} "
+                          f"{_ms(score.rto_resolution_s):>10}")
+    except InfrastructureError as error:
+        print(f"no toxiproxy-server: {error.message}")
+    finally:
+        toxiproxy.kill()
+        toxiproxy.wait()
+        server.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=float, nargs="+", default=[100, 250, 500, 1000, 2000, 4000, 8000])
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--stall", type=float, default=1.0)
+    parser.add_argument("--brackets", type=int, default=0, help="trials per rate of a real partition instead")
     parser.add_argument("--nice", type=int, help="renice the probe process (negative: before the rest; root only)")
     parser.add_argument("--timeout", type=float, default=2.0, help="probe timeout (longer than the stall)")
     args = parser.parse_args()
+    if args.brackets:
+        brackets(args)
+        return
     print(f"one probe process, {args.seconds:g} s per run, server on {HOST} in its own process, "
           f"{psutil.cpu_count()} CPUs; times in ms; stall: {args.stall:g} s mid-run")
     print(f"{'rate':>6} {'mode':6} {'sent':>7} {'achieved':>9} {'late p50':>8} {'p99':>8} {'max':>8} "
@@ -231,7 +289,8 @@ def main() -> None:
                 print_run(runs[-1])
     print(f"sustained ceiling (>= 99 % sent, drift < 10 ms, >= 90 % sent during the stall): "
           f"{ceiling(runs, Run.sustains):g} probes/s")
-    print(f"accurate ceiling (sustained, and p99 lateness <= max(interval / 2, 1 ms)): {ceiling(runs, Run.accurate):g} probes/s")
+    print(f"accurate ceiling (sustained, and p99 lateness <= max(interval / 2, 1 ms)): "
+          f"{ceiling(runs, Run.accurate):g} probes/s")
 
 
 def ceiling(runs: list[Run], passes: Callable[[Run], bool]) -> float:
