@@ -10,10 +10,11 @@ the harness reads the summary.
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 QUANTILES = {"late_p50_s": 0.5, "late_p99_s": 0.99}
 
@@ -40,12 +41,12 @@ def summarize(late_s: Sequence[float], rate: float, behind_at_stop_s: float = 0.
     """The probe stream's schedule facts (the fields of `harness.result.ProbeFacts`).
 
     Lateness below 0 (a clock read a hair before the plan) counts as 0. With no probe sent the
-    lateness figures are None."""
-    ordered = sorted(max(0.0, late) for late in late_s)
-    facts: dict[str, Any] = {"rate": rate, "interval_s": 1.0 / rate, "sent": len(ordered)}
-    for name, q in QUANTILES.items():
-        facts[name] = quantile(ordered, q) if ordered else None
-    facts["late_max_s"] = ordered[-1] if ordered else None
+    lateness figures are None. numpy reads an `array` in place: a day at 1000 probes/s is 86 M values."""
+    late = np.maximum(np.asarray(late_s, dtype=np.float64), 0.0)
+    facts: dict[str, Any] = {"rate": rate, "interval_s": 1.0 / rate, "sent": int(late.size)}
+    quantiles = np.quantile(late, list(QUANTILES.values())) if late.size else [None] * len(QUANTILES)
+    facts.update({name: None if value is None else float(value) for name, value in zip(QUANTILES, quantiles)})
+    facts["late_max_s"] = float(late.max()) if late.size else None
     facts["behind_at_stop_s"] = max(0.0, behind_at_stop_s)
     facts["behind"] = _behind(facts)
     return facts
@@ -63,10 +64,3 @@ def _behind(facts: dict[str, Any]) -> str | None:
         "(each fault's rto_resolution_s is the spacing its probes achieved)"
     )
 
-
-def quantile(ordered: Sequence[float], q: float) -> float:
-    """The q-quantile of sorted values, linearly interpolated (numpy's default method)."""
-    position = (len(ordered) - 1) * q
-    below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)

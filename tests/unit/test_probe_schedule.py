@@ -5,22 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 
 from harness.load.entry import EntryPoint
 from harness.load.probe_process import ProbeProcess
-from harness.load.schedule import ScheduleLog, quantile, summarize
+from harness.load.schedule import ScheduleLog, summarize
 from harness.result import ProbeFacts
 from harness.scenario import Load
 
 
-@pytest.mark.parametrize("q", [0.0, 0.5, 0.9, 0.99, 1.0])
-@pytest.mark.parametrize("size", [1, 2, 7, 1000])
-def test_quantile_matches_numpy(q: float, size: int) -> None:
-    values = sorted(np.random.default_rng(size).exponential(0.001, size).tolist())
-    assert quantile(values, q) == pytest.approx(float(np.quantile(values, q)))
+def test_p50_and_p99_are_interpolated_between_probes() -> None:
+    facts = summarize([i / 1000 for i in range(101)], rate=10.0)  # 0..100 ms
+    assert facts["late_p50_s"] == pytest.approx(0.050)
+    assert facts["late_p99_s"] == pytest.approx(0.099)
+    assert facts["late_max_s"] == pytest.approx(0.100)
 
 
 def test_a_stream_that_kept_up_reports_its_lateness_and_no_warning() -> None:
@@ -70,7 +69,8 @@ def test_the_summary_is_what_a_run_result_carries() -> None:
 
 
 def test_the_probe_process_reads_its_workers_schedule_and_none_before_it_is_written(tmp_path: Path) -> None:
-    process = ProbeProcess(EntryPoint(url="http://127.0.0.1:9/predict", payloads=tmp_path / "p.jsonl"), 100, 1.0, tmp_path)
+    entry = EntryPoint(url="http://127.0.0.1:9/predict", payloads=tmp_path / "p.jsonl")
+    process = ProbeProcess(entry, 100, 1.0, tmp_path)
     assert process.schedule() is None
     process.schedule_path.write_text(json.dumps(summarize([0.001, 0.002], rate=100.0)))
     facts = process.schedule()
