@@ -63,4 +63,3 @@ def _behind(facts: dict[str, Any]) -> str | None:
         f"their interval ({interval * 1000:.3g} ms): RTO brackets can be wider than the interval "
         "(each fault's rto_resolution_s is the spacing its probes achieved)"
     )
-
