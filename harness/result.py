@@ -132,7 +132,8 @@ class FaultScore(_Model):
     rto_bracket_s: tuple[float, float] | None
     """[lower, upper]: the true recovery moment lies between these (sampling resolution)."""
     rto_resolution_s: float
-    """max(bucket, 1 / probe rate): what the RTO figure can resolve."""
+    """The probes' spacing as sent: the largest gap between consecutive probes in the fault's buckets
+    (at least 1 / probe rate). The bracket's ends are probes, so this is what the RTO figure can resolve."""
     ttd_s: float | None
     """Injection until the stack's own signal (HAProxy DOWN) said the target was unhealthy."""
     quality_rto_s: float | None = None
@@ -219,6 +220,23 @@ class Note(_Model):
     text: str
 
 
+class ProbeFacts(_Model):
+    """How well the open-loop probe stream kept its schedule (`harness/load/schedule.py`).
+
+    Lateness: how long after its planned time (start + n / rate) a probe's request started."""
+
+    rate: float
+    interval_s: float
+    sent: int
+    late_p50_s: float | None
+    late_p99_s: float | None
+    late_max_s: float | None
+    behind_at_stop_s: float
+    """How far the schedule had drifted behind when the stream stopped (0: it kept up)."""
+    behind: str | None = None
+    """Set when a probe started more than one interval late: RTO brackets can be wider than the interval."""
+
+
 class RunResult(_Model):
     schema_version: int = SCHEMA_VERSION
     scenario: str
@@ -242,3 +260,5 @@ class RunResult(_Model):
     built elsewhere (tests)."""
     notes: list[Note] = []
     """Operator notes, oldest first."""
+    probes: ProbeFacts | None = None
+    """The probe stream's schedule accuracy; None when not measured (no load ran, or the stream was killed)."""

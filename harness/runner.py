@@ -39,6 +39,7 @@ from harness.result import (
     FaultScore,
     FaultWindow,
     Note,
+    ProbeFacts,
     RequestTotals,
     RunResult,
     TargetFacts,
@@ -86,6 +87,8 @@ class Observation:
     """The rollout controllers' decisions, read while the stack is still up; None when none reported."""
     notes: list[Note] = field(default_factory=list)
     """Operator notes (t, author, text), from `failover note` or the dashboard."""
+    probes: ProbeFacts | None = None
+    """How well the probe stream kept its schedule; None when its worker did not say."""
 
 
 @contextmanager
@@ -257,6 +260,7 @@ class ScenarioRun:
             store_unread=unread,
             rollout_events=self.target.rollout_events(),
             notes=list(self._gameday.notes),
+            probes=load.probe_facts(),
         )
 
     def _entry(self) -> EntryPoint:
@@ -372,6 +376,7 @@ class ScenarioRun:
             requests=scoring.request_totals(observation.records),
             environment=run_environment(self.target, self.backend, self.scenario),
             notes=observation.notes,
+            probes=observation.probes,
         )
         load_start = _load_start(observation.records, started)
         buckets = scoring.bucket_series(observation.records, load_start, observation.observation_end, 1.0)

@@ -63,7 +63,13 @@ class Load(_Strict):
     payloads: Path | None = None
     """Overrides the target's `entry.payloads`; relative to the scenario file's folder (the loader makes it absolute)."""
     probe_rate: Annotated[
-        float, at_most(1000, "the probe stream is one process: faster, it falls behind its own schedule")
+        float,
+        at_most(
+            1000,
+            "one probe process keeps its schedule up to 1000 probes/s; faster, it drifts behind it and "
+            "sends too few probes while the stack hangs (measured by tests/benchmarks/probe_bench.py, "
+            "docs/probe-resolution.md)",
+        ),
     ] = Field(100.0, gt=0, allow_inf_nan=False, description="open-loop probe rate, requests/s")
     probe_timeout: Annotated[
         Duration,

@@ -16,7 +16,10 @@ The definitions are DESIGN.md's; where they leave room, this module decides:
 * Recovery is the start of the first run of healthy buckets lasting
   `stable_for`, refined to the probes: the bracket runs from the last bad probe
   before that run to the first good probe after it, and RTO is its upper end
-  (good: ok and within the p95 target; for quality: prediction == label).
+  (good: ok and within the p95 target; for quality: prediction == label). Its
+  resolution is the probes' spacing as sent (the largest gap between them in
+  the fault's buckets), not as planned: a probe stream that fell behind its
+  schedule brackets more coarsely than 1 / probe_rate.
 * Outages: if the buckets from the injection on are a stable run, the stack
   never went down and RTO is 0; otherwise RTO is the first recovery after the
   injection. An unhealthy bucket after that (a single late failure included)
@@ -245,7 +248,7 @@ def score_fault(
         fault=fault,
         rto_s=outages.rto_s,
         rto_bracket_s=outages.bracket,
-        rto_resolution_s=max(slos.bucket, 1.0 / probe_rate),
+        rto_resolution_s=_resolution(probes, probe_rate, horizon),
         ttd_s=ttd_s,
         quality_rto_s=quality_rto_s,
         quality=quality,
@@ -659,6 +662,16 @@ def _next(recovering: np.ndarray, after: int) -> int | None:
     """The first recovering bucket after `after`."""
     candidates = np.flatnonzero(recovering[after + 1 :])
     return after + 1 + int(candidates[0]) if candidates.size else None
+
+
+def _resolution(probes: _Probes, probe_rate: float, horizon: int | None) -> float:
+    """How finely the probes located the recovery: the largest gap between consecutive probes sent in
+    the fault's buckets (up to the next fault's injection), at least the planned 1 / probe rate. The
+    bracket's ends are probes, so its width is one such gap; a stream that fell behind its schedule
+    left wider gaps than it planned."""
+    own = probes.offset if horizon is None else probes.offset[probes.bucket < horizon]
+    gaps = np.diff(np.sort(own))
+    return max(1.0 / probe_rate, float(gaps.max(initial=0.0)))
 
 
 def _bracket(probes: _Probes, good: np.ndarray, bad: np.ndarray, start: int, bucket_s: float) -> tuple[float, float]:

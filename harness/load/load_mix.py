@@ -16,6 +16,7 @@ from harness.load.entry import EntryPoint
 from harness.load.locust_run import LocustRun
 from harness.load.payloads import load_payloads
 from harness.load.probe_process import ProbeProcess
+from harness.result import ProbeFacts
 from harness.scenario import Load
 
 
@@ -50,6 +51,11 @@ class LoadMix:
     def frame(self) -> pd.DataFrame:
         """Every record, probes and Locust's (Locust's are complete once stopped)."""
         return scoring.records_frame([*self.probe.records(), *self.locust.records()])
+
+    def probe_facts(self) -> ProbeFacts | None:
+        """How well the probe stream kept its schedule, once stopped; None when its worker did not say."""
+        facts = self.probe.schedule()
+        return None if facts is None else ProbeFacts(**facts)
 
     def locust_stats(self) -> dict[str, Any]:
         return dict(self.locust.locust_stats()) if self.locust.users else {}

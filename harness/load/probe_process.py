@@ -27,6 +27,7 @@ class ProbeProcess:
         self.argv = [sys.executable, "-m", "harness.load.probe_worker", entry.to_json(), str(rate), str(timeout_s)]
         self.timeout_s = timeout_s
         self.records_path = workdir / "probes.jsonl"
+        self.schedule_path = workdir / "probes-schedule.json"
         self.log_path = workdir / "probes.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._records: list[dict[str, Any]] = []
@@ -38,7 +39,7 @@ class ProbeProcess:
         self.records_path.touch()
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
-                [*self.argv, str(self.records_path)],
+                [*self.argv, str(self.records_path), str(self.schedule_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -58,6 +59,14 @@ class ProbeProcess:
             process.wait()
         if process.returncode not in (0, -signal.SIGTERM):
             raise InfrastructureError(f"the probe stream failed (exit {process.returncode})", f"see {self.log_path}")
+
+    def schedule(self) -> dict[str, Any] | None:
+        """How far behind its schedule the stream sent (`harness/load/schedule.py`), once stopped;
+        None when the worker did not get to write it (killed, or not stopped yet)."""
+        try:
+            return dict(json.loads(self.schedule_path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
 
     def records(self) -> list[dict[str, Any]]:
         """Every complete record so far; reads only what was appended since the last call."""

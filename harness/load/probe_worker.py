@@ -1,18 +1,21 @@
 """The open-loop probe stream in a process of its own.
 
-`python -m harness.load.probe_worker ENTRY_JSON RATE TIMEOUT_S RECORDS_PATH`
+`python -m harness.load.probe_worker ENTRY_JSON RATE TIMEOUT_S RECORDS_PATH SCHEDULE_PATH`
 sends probes until SIGTERM and appends every record to RECORDS_PATH as JSON
-lines (flushed every 0.2 s). A process of its own keeps the harness's work
-(polling, live checks, pandas) from delaying probes and their timing.
+lines (flushed every 0.2 s); once stopped, it writes how far behind its own
+schedule it sent (`harness/load/schedule.py`) to SCHEDULE_PATH as JSON. A
+process of its own keeps the harness's work (polling, live checks, pandas)
+from delaying probes and their timing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import signal
 import sys
 import threading
+from pathlib import Path
+from typing import TextIO
 
 from harness.load.entry import EntryPoint
 from harness.load.payloads import load_payloads
@@ -22,23 +25,30 @@ FLUSH_INTERVAL_S = 0.2
 
 
 def main(argv: list[str]) -> None:
-    entry_json, rate, timeout_s, records_path = argv
+    entry_json, rate, timeout_s, records_path, schedule_path = argv
     entry = EntryPoint.from_json(entry_json)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stream = ProbeStream(entry, load_payloads(entry.payloads), rate=float(rate), timeout_s=float(timeout_s))
+    lines: list[str] = []  # serialised in the stream's thread as probes complete: this one only writes
+    stream = ProbeStream(
+        entry, load_payloads(entry.payloads), rate=float(rate), timeout_s=float(timeout_s),
+        on_record=lambda record: lines.append(json.dumps(vars(record)) + "\n"),
+    )
     with open(records_path, "a", encoding="utf-8") as out, stream:
         while not stop.wait(FLUSH_INTERVAL_S):
-            _write(out, stream.drain())
+            _write(out, lines)
         stream.stop()
-        _write(out, stream.drain())
+        _write(out, lines)
+    Path(schedule_path).write_text(json.dumps(stream.schedule.summary()), encoding="utf-8")
 
 
-def _write(out: object, records: list[object]) -> None:
-    for record in records:
-        out.write(json.dumps(dataclasses.asdict(record)) + "\n")  # type: ignore[attr-defined, call-overload]
-    out.flush()  # type: ignore[attr-defined]
+def _write(out: TextIO, lines: list[str]) -> None:
+    """Writes and removes the lines appended so far; the stream's thread may append more meanwhile."""
+    count = len(lines)
+    out.write("".join(lines[:count]))
+    del lines[:count]
+    out.flush()
 
 
 if __name__ == "__main__":

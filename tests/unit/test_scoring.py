@@ -170,7 +170,7 @@ def test_a_gap_of_failed_probes_is_the_rto(gap: float, phase: float) -> None:
     assert upper - lower <= 2 / RATE
     assert result.rto_s == upper
     assert result.rto_s == pytest.approx(gap, abs=1 / RATE)
-    assert result.rto_resolution_s == 0.25
+    assert result.rto_resolution_s == pytest.approx(1 / RATE, abs=1e-6)
 
 
 def test_probe_aligned_gap_is_exact() -> None:
@@ -230,10 +230,23 @@ def test_the_cut_off_last_bucket_is_not_judged() -> None:
     assert result.rto_s == 0.0
 
 
-@pytest.mark.parametrize(("rate", "resolution"), [(100.0, 0.25), (2.0, 0.5)])
-def test_rto_resolution_is_the_coarser_of_bucket_and_probe_interval(rate: float, resolution: float) -> None:
+@pytest.mark.parametrize(("rate", "resolution"), [(100.0, 0.01), (2.0, 0.5)])
+def test_rto_resolution_is_the_probe_interval_when_probes_kept_their_schedule(rate: float, resolution: float) -> None:
     result = score_fault(records_frame(stream(10.0)), window(), SLOs(), probe_rate=rate, observation_end=INJECT + 10)
-    assert result.rto_resolution_s == resolution
+    assert result.rto_resolution_s == pytest.approx(resolution, abs=1e-6)
+
+
+def test_rto_resolution_is_the_widest_gap_the_probes_left_when_they_fell_behind() -> None:
+    behind = [record for record in stream(10.0) if not 4.0 < record.sent_at - INJECT < 4.4]
+    result = score_fault(records_frame(behind), window(), SLOs(), probe_rate=RATE, observation_end=INJECT + 10)
+    assert result.rto_resolution_s == pytest.approx(0.4, abs=1e-6)
+
+
+def test_rto_resolution_leaves_out_gaps_after_the_next_fault_was_injected() -> None:
+    behind = records_frame(record for record in stream(20.0) if not 12.0 < record.sent_at - INJECT < 12.4)
+    later = FaultWindow(index=1, type="kill", target="model-b", injected_at=INJECT + 10, reverted_at=INJECT + 13)
+    first = score_fault(behind, window(), SLOs(), probe_rate=RATE, observation_end=INJECT + 20, next_fault=later)
+    assert first.rto_resolution_s == pytest.approx(1 / RATE, abs=1e-6)
 
 
 def test_without_availability_target_every_probe_must_be_ok() -> None:
