@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.environment import Environment
 
-SCHEMA_VERSION = 3
-"""3: `environment` (harness version, the stack's git revision and config hash, seed, machine) and
+SCHEMA_VERSION = 4
+"""4: `probes` (how well the probe stream kept its schedule), and `rto_resolution_s` is the probes'
+spacing as sent (it was max(bucket, 1 / probe rate)).
+3: `environment` (harness version, the stack's git revision and config hash, seed, machine) and
 `load_ended_at`; the file is described by `schemas/result.schema.json` (`harness/report/schemas.py`).
 2: RPO is the loss window (any lost write counts), `lost_writes` is its own SLO, latency percentiles
 are of successful requests, `later_outages`, `overlapping`, `not_measured`, `inject_call_s`."""

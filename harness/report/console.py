@@ -57,7 +57,7 @@ def _lost_writes(result: RunResult) -> str:
 
 
 def _notes(result: RunResult) -> list[Text]:
-    """Below the table: overlaps, later outages, what was not measured, run-level losses."""
+    """Below the table: overlaps, later outages, what was not measured, run-level losses, probes behind schedule."""
     lines = [
         Text(f"  fault {number} {fmt.fault_label(score.fault)}: {note}", "yellow")
         for number, score in enumerate(result.faults, start=1)
@@ -65,6 +65,8 @@ def _notes(result: RunResult) -> list[Text]:
     ]
     if result.unattributed_loss is not None:
         lines.append(Text(f"  {fmt.unattributed(result.unattributed_loss)}", "bold red"))
+    if result.probes is not None and result.probes.behind:
+        lines.append(Text(f"  probes: {result.probes.behind}", "yellow"))
     return lines
 
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from harness.errors import BadInput
 from harness.result import SCHEMA_VERSION, FaultWindow, RunResult, SLOResult
 
-READABLE_VERSIONS = (2, SCHEMA_VERSION)
+READABLE_VERSIONS = (2, 3, SCHEMA_VERSION)
 """Versions `read_result` takes: version 3 only added fields that may be null (`environment`,
 `load_ended_at`), so a version 2 file reads as a version 3 result without them."""
 WINDOW_FIELDS = tuple(FaultWindow.model_fields)
@@ -90,7 +90,8 @@ def read_result(path: Path) -> RunResult:
         ) from error
     version = document.get("schema_version") if isinstance(document, dict) else None
     if version not in READABLE_VERSIONS:
-        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
+        *earlier, last = (str(v) for v in READABLE_VERSIONS)
+        readable = f"{', '.join(earlier)} and {last}"
         raise BadInput(
             f"{path}: schema_version {version}, this harness reads versions {readable}",
             "re-run the scenario with this harness, or regenerate the reports with the harness version that "

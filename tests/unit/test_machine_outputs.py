@@ -197,7 +197,7 @@ def _without_machine(document: dict[str, object]) -> dict[str, object]:
 def test_an_older_or_broken_result_json_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "result.json"
     path.write_text(json.dumps({**result_document(_result()), "schema_version": 1}))
-    with pytest.raises(BadInput, match=r"schema_version 1, this harness reads versions 2 and 3") as raised:
+    with pytest.raises(BadInput, match=r"schema_version 1, this harness reads versions 2, 3 and 4") as raised:
         read_result(path)
     assert "re-run the scenario" in raised.value.tip
     path.write_text('{"schema_version": 3,\n  "scenario": }')
@@ -208,13 +208,22 @@ def test_an_older_or_broken_result_json_is_a_clear_error(tmp_path: Path) -> None
         read_result(path)
 
 
-def test_a_version_2_result_reads_as_version_3_without_environment(tmp_path: Path) -> None:
+def test_a_version_2_result_reads_as_the_current_version_without_environment(tmp_path: Path) -> None:
     document = result_document(_result())
-    del document["environment"], document["load_ended_at"]
+    del document["environment"], document["load_ended_at"], document["probes"]
     path = tmp_path / "result.json"
     path.write_text(json.dumps({**document, "schema_version": 2}))
     result = read_result(path)
     assert (result.schema_version, result.environment, result.load_ended_at) == (SCHEMA_VERSION, None, None)
+
+
+def test_a_version_3_result_reads_as_the_current_version_without_probe_facts(tmp_path: Path) -> None:
+    document = result_document(_result())
+    del document["probes"]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({**document, "schema_version": 3}))
+    result = read_result(path)
+    assert (result.schema_version, result.probes) == (SCHEMA_VERSION, None)
 
 
 # the environment
@@ -421,7 +430,7 @@ def test_report_refuses_what_is_not_a_run(tmp_path: Path, capsys: pytest.Capture
     document = json.loads((run / "result.json").read_text())
     (run / "result.json").write_text(json.dumps({**document, "schema_version": 1}))
     assert main(["report", str(run)]) == 2
-    assert "schema_version 1, this harness reads versions 2 and 3" in capsys.readouterr().err
+    assert "schema_version 1, this harness reads versions 2, 3 and 4" in capsys.readouterr().err
     shutil.copy(run / "server_states.csv", run / "requests.parquet")
     (run / "result.json").write_text(json.dumps(document))
     assert main(["report", str(run)]) == 2

@@ -128,3 +128,17 @@ def test_junit_says_not_measured_and_fails_run_level_losses(tmp_path: Path, resu
     assert properties["kill app-1: overlapping with fault 2 (kill app-2)"] == OVERLAP
     run_level = suite.find("testcase[@name='shop-kill: run: lost_writes']/failure")
     assert run_level is not None and "w-1, w-2" in (run_level.text or "")
+
+
+def test_the_console_warns_when_the_probes_fell_behind_their_schedule(result: RunResult) -> None:
+    from harness.load.schedule import summarize
+    from harness.result import ProbeFacts
+
+    late = ProbeFacts(**summarize([0.0, 0.001, 0.030], rate=100.0))  # one probe 3 intervals late
+    assert late.behind
+    console = Console(record=True, width=400)
+    print_summary(result.model_copy(update={"probes": late}), console)
+    assert f"probes: {late.behind}" in console.export_text()
+    on_time = Console(record=True, width=400)
+    print_summary(result.model_copy(update={"probes": ProbeFacts(**summarize([0.0, 0.001], rate=100.0))}), on_time)
+    assert "probes:" not in on_time.export_text()
