@@ -136,14 +136,23 @@ class LocustRun:
             self.master_port = self.master_port or _free_port(self.master_bind)
             write_settings(self.workdir, self._settings())  # for `failover load-worker`
         self._proc = self._spawn(self._command(), self._env(), self.stdout_path, self.stderr_path)
-        for index in range(self.workers):
-            records = self.workdir / f"records-worker{index}.jsonl"
-            env = worker_env(self._settings(), records)
-            out, err = (self.workdir / f"locust-worker{index}.{name}.log" for name in ("stdout", "stderr"))
-            self._workers.append(self._spawn(worker_command(self._worker_host(), self.master_port or 0), env, out, err))
+        try:
+            for index in range(self.workers):
+                self._workers.append(self._spawn_worker(index))
+        except OSError:
+            self._reap()
+            raise
         self._await_ready()
 
-    def _spawn(self, command: list[str], env: dict[str, str], stdout_path: Path, stderr_path: Path) -> subprocess.Popen[bytes]:
+    def _spawn_worker(self, index: int) -> subprocess.Popen[bytes]:
+        """Worker `index` on this machine, recording in its own file."""
+        env = worker_env(self._settings(), self.workdir / f"records-worker{index}.jsonl")
+        out, err = (self.workdir / f"locust-worker{index}.{name}.log" for name in ("stdout", "stderr"))
+        return self._spawn(worker_command(self._worker_host(), self.master_port or 0), env, out, err)
+
+    def _spawn(
+        self, command: list[str], env: dict[str, str], stdout_path: Path, stderr_path: Path
+    ) -> subprocess.Popen[bytes]:
         with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
             return subprocess.Popen(
                 command,

@@ -186,7 +186,7 @@ def _final_flush(environment: Environment, **_kwargs: object) -> None:
         WRITER.flush()
     if isinstance(environment.runner, WorkerRunner):
         # before its "client_stopped": the master's totals include every request recorded here
-        environment.runner._send_stats()  # noqa: SLF001 (Locust sends them at quit only, too late)
+        environment.runner._send_stats()  # Locust's own final report comes at quit only: too late
     options = environment.parsed_options
     if options is not None and options.csv_prefix:
         gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)

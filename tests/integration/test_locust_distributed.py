@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,11 +19,18 @@ import pytest
 from harness.errors import InfrastructureError
 from harness.load.locust_run import LocustRun
 from tests.integration._procs import HOST, free_port, wait_for
-from tests.integration.test_locust_run import RECORD_FIELDS, Server, _entry, server  # noqa: F401  (fixture)
+from tests.integration.test_locust_run import RECORD_FIELDS, FakeModelServer, Server, _entry, serve
 
 pytestmark = pytest.mark.integration
 
 FAILOVER = Path(sys.executable).with_name("failover")
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    app = FakeModelServer()
+    with serve(app) as url:
+        yield Server(app, url)
 
 
 def records_by_file(run: LocustRun) -> dict[str, int]:

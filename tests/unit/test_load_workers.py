@@ -43,10 +43,20 @@ def test_workers_raise_the_limits_of_one_locust_process() -> None:
 @pytest.mark.parametrize(
     ("load", "expected"),
     [
-        ("  users: 1500\n", "load.users: 1500 is more than 1000: Locust runs as one process here, and beyond 1000 per"
-         " process it measures itself, not the stack; add workers (load.workers: 2)"),
-        ("  workers: 2\n  rate: 12000\n", "load.rate: 12000 is more than 10000: 2 Locust workers run it, and beyond"
-         " 5000 per process it measures itself, not the stack; add workers (load.workers: 3)"),
+        (
+            "  users: 1500\n",
+            (
+                "load.users: 1500 is more than 1000: Locust runs as one process here, and beyond 1000 per"
+                " process it measures itself, not the stack; add workers (load.workers: 2)"
+            ),
+        ),
+        (
+            "  workers: 2\n  rate: 12000\n",
+            (
+                "load.rate: 12000 is more than 10000: 2 Locust workers run it, and beyond"
+                " 5000 per process it measures itself, not the stack; add workers (load.workers: 3)"
+            ),
+        ),
         ("  workers: 65\n", "load.workers: 65 is more than 64: each worker is a process on this machine"),
         ("  workers: -1\n", "load.workers: Input should be greater than or equal to 0"),
         ("  master_port: 70000\n", "load.master_port: Input should be less than or equal to 65535"),
@@ -61,18 +71,18 @@ def test_bad_worker_settings_name_line_field_and_fix(tmp_path: Path, load: str, 
 def test_a_scenarios_workers_reach_locust(tmp_path: Path) -> None:
     load = Load(workers=2, remote_workers=1, master_bind="0.0.0.0", master_port=5557, users=40, rate=400)
     run = LoadMix(load, _entry_with_payloads(tmp_path), tmp_path).locust
-    command = run._command()  # noqa: SLF001
+    command = run._command()
 
     assert command[command.index("--master-bind-host") + 1] == "0.0.0.0"
     assert command[command.index("--master-bind-port") + 1] == "5557"
     assert command[command.index("--expect-workers") + 1] == "3"
-    assert run._env()["FAILOVER_RECORD"] == "0", "the master records nothing: its workers do"  # noqa: SLF001
-    assert run._worker_host() == "127.0.0.1", "local workers reach a wildcard master on loopback"  # noqa: SLF001
+    assert run._env()["FAILOVER_RECORD"] == "0", "the master records nothing: its workers do"
+    assert run._worker_host() == "127.0.0.1", "local workers reach a wildcard master on loopback"
 
 
 def test_one_process_has_no_master(tmp_path: Path) -> None:
     run = LoadMix(Load(), _entry_with_payloads(tmp_path), tmp_path).locust
-    assert "--master" not in run._command()  # noqa: SLF001
+    assert "--master" not in run._command()
 
 
 def test_a_worker_command_line_is_locusts_own() -> None:
