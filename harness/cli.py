@@ -22,6 +22,7 @@ from harness.commands.fault_types import fault_types_command
 from harness.commands.gameday import register_gameday_commands
 from harness.commands.init import init_command
 from harness.commands.inject import register_inject_commands
+from harness.commands.load_worker import load_worker_command
 from harness.commands.monkey import monkey_command
 from harness.commands.run import register_run_commands
 from harness.commands.options import console
@@ -41,6 +42,7 @@ app.command("init")(init_command)
 app.command("fault-types")(fault_types_command)
 register_inject_commands(app)
 app.command("monkey")(monkey_command)
+app.command("load-worker")(load_worker_command)
 app.command("report")(report_command)
 register_gameday_commands(app)
 register_compare_command(app)

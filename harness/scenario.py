@@ -50,16 +50,41 @@ class StackRef(_Strict):
         return profile
 
 
-_ONE_LOCUST = "Locust runs as one process here: beyond that it measures itself, not the stack"
+USERS_PER_LOCUST = 1000
+RATE_PER_LOCUST = 5000.0
+"""What one Locust process drives before it measures itself rather than the stack (tests/benchmarks/locust_bench.py)."""
+_LOCAL_WORKERS = "each worker is a process on this machine: beyond its cores they compete; use load.remote_workers"
 
 
 class Load(_Strict):
-    users: Annotated[int, at_most(1000, _ONE_LOCUST)] = Field(
-        10, ge=0, description="closed-loop Locust users (0: probes only)"
+    workers: Annotated[int, at_most(64, _LOCAL_WORKERS)] = Field(
+        0, ge=0, description="Locust worker processes on this machine under one master (0: one process, no master)"
     )
-    rate: Annotated[float, at_most(5000, _ONE_LOCUST)] = Field(
-        50.0, ge=0, allow_inf_nan=False, description="Locust's total target rate, requests/s"
-    )
+    """Locust's own distributed mode (docs/distributed-load.md): users and rate are totals spread over the workers."""
+    remote_workers: int = Field(0, ge=0, le=1000)
+    """Workers started on other machines with `failover load-worker`; the test starts once they have all connected."""
+    master_bind: str = "127.0.0.1"
+    """Address the Locust master listens on for its workers; workers on other machines need e.g. 0.0.0.0."""
+    master_port: int | None = Field(None, ge=1, le=65535)
+    """Port the Locust master listens on; None: a free one (workers on other machines need a fixed one)."""
+    users: int = Field(10, ge=0, description="closed-loop Locust users (0: probes only)")
+    rate: float = Field(50.0, ge=0, allow_inf_nan=False, description="Locust's total target rate, requests/s")
+
+    @field_validator("users", "rate")
+    @classmethod
+    def _within_the_locust_processes(cls, value: float, info: ValidationInfo) -> float:
+        """Each Locust process drives a bounded load; workers multiply the bound."""
+        per_process = USERS_PER_LOCUST if info.field_name == "users" else RATE_PER_LOCUST
+        workers = info.data.get("workers", 0) + info.data.get("remote_workers", 0)
+        limit = per_process * max(1, workers)
+        if value > limit:
+            where = "Locust runs as one process here" if workers == 0 else f"{workers} Locust workers run it"
+            raise ValueError(
+                f"{value:g} is more than {limit:g}: {where}, and beyond {per_process:g} per process it measures"
+                f" itself, not the stack; add workers (load.workers: {-(-value // per_process):g})"
+            )
+        return value
+
     payloads: Path | None = None
     """Overrides the target's `entry.payloads`; relative to the scenario file's folder (the loader makes it absolute)."""
     probe_rate: Annotated[

@@ -25,7 +25,10 @@ class LoadMix:
         load_payloads(entry.payloads)  # a bad payload file is bad input, reported before any load starts
         workdir.mkdir(parents=True, exist_ok=True)
         self.probe = ProbeProcess(entry, load.probe_rate, load.probe_timeout, workdir)
-        self.locust = LocustRun(entry, workdir, users=load.users, rate=load.rate, timeout_s=load.probe_timeout)
+        self.locust = LocustRun(
+            entry, workdir, users=load.users, rate=load.rate, timeout_s=load.probe_timeout, workers=load.workers,
+            remote_workers=load.remote_workers, master_bind=load.master_bind, master_port=load.master_port,
+        )
         self._stopped = False
 
     def __enter__(self) -> LoadMix:

@@ -6,7 +6,9 @@ and configured from the environment:
 - FAILOVER_ENTRY: the target's entry point as JSON (`harness/load/entry.py`: URL, method,
   payload file, headers);
 - FAILOVER_RATE, FAILOVER_USERS: total target rate in requests/s, spread evenly over the
-  users with `constant_throughput`; a rate of 0 means unthrottled;
+  users with `constant_throughput`; a rate of 0 means unthrottled. Both are the totals of
+  the whole run, also in a worker of a distributed run: each user keeps RATE / USERS
+  wherever the master puts it, so the workers together send RATE;
 - FAILOVER_TIMEOUT: connect and read timeout per request in seconds (default 2);
 - FAILOVER_RECORDS: the JSON-lines file (truncated at start) every request is written to,
   with the fields of a `RequestRecord` (harness/records.py) plus `source: "locust"`;
@@ -15,6 +17,11 @@ and configured from the environment:
 
 The records file is opened while Locust loads this file, so a records path that
 cannot be written stops Locust from starting instead of losing every record.
+
+Distributed (`--master` and `--worker`s, docs/distributed-load.md): each worker records
+its own users in its own file and the master records nothing. On SIGTERM the master
+first stops its workers and waits for their last statistics, so its CSV counts exactly
+the requests the workers recorded, then tells them to quit.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import gevent
 from locust import FastHttpUser, constant, constant_throughput, events, task
 from locust.contrib.fasthttp import FastResponse
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from harness.load.entry import EntryPoint
@@ -176,9 +184,27 @@ def _final_flush(environment: Environment, **_kwargs: object) -> None:
     """
     if WRITER is not None:
         WRITER.flush()
+    if isinstance(environment.runner, WorkerRunner):
+        # before its "client_stopped": the master's totals include every request recorded here
+        environment.runner._send_stats()  # Locust's own final report comes at quit only: too late
     options = environment.parsed_options
     if options is not None and options.csv_prefix:
         gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)
+
+
+@events.quitting.add_listener
+def _stop_workers_first(environment: Environment, **_kwargs: object) -> None:
+    """On the master: stop the workers (their users finish, their final statistics
+    arrive, `_final_flush` writes the CSV), then tell them to quit.
+
+    Locust's own quit stops the master first and gives its workers 0.5 s, which loses
+    the statistics of requests still in flight and leaves its CSV a second behind."""
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        workers = [worker.id for worker in runner.clients.all]
+        runner.stop()  # returns once the workers report no users, after test_stop
+        for worker in workers:
+            runner.send_message("quit", client_id=worker)
 
 
 @events.quit.add_listener
