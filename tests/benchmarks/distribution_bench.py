@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` is impor
 
 from harness.report import formatting as fmt
 from harness.report.compare import Cell, ratio
-from harness.stack import StackSettings, open_stack
+from harness.stack import Backend, StackSettings, open_stack
 from harness.stack.profiles import profile_names
 from harness.trials import UNITS, quantile_ci, statistic, trial_figure
 from tests.benchmarks.failover_speed_bench import PROJECT, REPO, run_fault
@@ -51,7 +51,7 @@ KEPT = ("ttd_s", "rto_s", "failed_requests", "requests", "latency_p99_s", "not_m
 """The fields of a result.json fault that `trial_figure` reads for `METRICS`."""
 
 
-def bench(backend: str, scenario: str, profile: str, trials: int, save: Path, workdir: Path) -> None:
+def bench(backend: Backend, scenario: str, profile: str, trials: int, save: Path, workdir: Path) -> None:
     """`trials` runs of one scenario on one profile, each appended to its file in `save` as it ends."""
     fresh = scenario in FRESH_STACK_EACH_TRIAL
     out = save / f"{backend}-{scenario}-{profile}.jsonl"
