@@ -26,6 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` is importable when run as a script
 
@@ -50,17 +51,27 @@ class Trial:
     p99_s: float | None
 
 
-def run_once(scenario: Path, backend: str, reports: Path) -> Trial:
-    """One `failover run` on a stack left up for the next one (its console output swallowed)."""
+def run_fault(
+    scenario: Path, backend: str, reports: Path, profile: str = "tuned", keep_up: bool = True
+) -> tuple[int, dict[str, Any]]:
+    """(exit code, the fault of result.json) of one `failover run` of a one-fault scenario, on a stack
+    left up for the next one unless `keep_up` is False (its console output swallowed)."""
     reports.mkdir(parents=True)
     argv = ["run", str(scenario), "--backend", backend, "--project", PROJECT, "--reports-dir", str(reports)]
+    argv += ["--profile", profile, *(["--keep-up"] if keep_up else [])]
     with contextlib.redirect_stdout(io.StringIO()):
-        code = failover([*argv, "--keep-up"])
+        code = failover(argv)
     (result_file,) = reports.glob("*/result.json")
     result = json.loads(result_file.read_text())
     if not result["faults"]:
-        raise SystemExit(f"{scenario.name} on {backend}: no fault was injected: {json.dumps(result)[:800]}")
+        raise SystemExit(f"{scenario.name} on {backend} ({profile}): no fault was injected: {json.dumps(result)[:800]}")
     (fault,) = result["faults"]
+    return code, fault
+
+
+def run_once(scenario: Path, backend: str, reports: Path) -> Trial:
+    """One `failover run` (tuned profile) on a stack left up for the next one."""
+    code, fault = run_fault(scenario, backend, reports)
     return Trial(
         code, fault["ttd_s"], fault["rto_s"], fault["failed_requests"], fault["requests"], fault["latency_p99_s"]
     )

@@ -1,11 +1,13 @@
 """RTO measurement error against ground truth, printed (never asserted).
 
-    .venv/bin/python tests/benchmarks/rto_calibration_bench.py [--trials 10] [--outage 3.0] [--rate 100]
+    flock /tmp/failover-stack.lock .venv/bin/python tests/benchmarks/rto_calibration_bench.py \
+        [--trials 30] [--outage 3.0] [--rate 100]
 
 Each trial disables a proxy on a path with no redundancy for exactly --outage
 seconds (local backend) and compares the measured RTO with the outage as the
 harness timed it: the proxy came back during the revert call, so the truth is
-an interval, and the error is the distance from it. Target: max absolute error <= 50 ms at 100 probes/s.
+an interval, and the error is the distance from it. Target (issue 12): max absolute error
+<= 20 ms over >= 30 trials at 100 probes/s.
 
 Also printed per trial, with their targets: how much longer than asked the outage
 lasted (<= 50 ms), the RTO bracket's width (<= 2 probe intervals + one 250 ms
@@ -21,8 +23,10 @@ from harness.calibration import Calibration, measure_known_outage
 from harness.stack import StackSettings
 from harness.stack.local import LocalStack
 from harness.targets.reference import ReferenceTarget
+from harness.trials import statistic
 
 BUCKET_S = 0.25  # measure_known_outage's SLO bucket
+TARGET_S = 0.020  # max absolute RTO error (issue 12)
 
 
 def print_trial(trial: int, result: Calibration, outage_s: float, rate: float) -> float:
@@ -42,7 +46,7 @@ def print_trial(trial: int, result: Calibration, outage_s: float, rate: float) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--outage", type=float, default=3.0)
     parser.add_argument("--rate", type=float, default=100.0)
     args = parser.parse_args()
@@ -56,7 +60,9 @@ def main() -> None:
     finally:
         stack.down()
     print(f"RTO error over {len(errors)} trials at {args.rate:g} probes/s: mean {statistics.mean(errors) * 1000:.1f} ms, "
-          f"max {max(errors) * 1000:.1f} ms (target max <= 50 ms), ratio {max(errors) / 0.050:.2f} of target")
+          f"p50 {statistic(errors, 'p50') * 1000:.1f} ms, p95 {statistic(errors, 'p95') * 1000:.1f} ms, "
+          f"max {max(errors) * 1000:.1f} ms (target max <= {TARGET_S * 1000:.0f} ms), "
+          f"{sum(error > TARGET_S for error in errors)} trials above it")
 
 
 if __name__ == "__main__":
