@@ -35,6 +35,7 @@ FILTERS = {
     "phase": fmt.phase,
     "rollout_seen": fmt.rollout_seen,
     "environment": describe,
+    "probe_schedule": fmt.probe_schedule,
 }
 
 

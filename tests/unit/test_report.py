@@ -182,6 +182,24 @@ def test_html_without_load_has_no_chart(tmp_path: Path, passing: RunResult, buck
     assert "no timeline" in html
 
 
+def test_html_says_how_well_the_probes_kept_their_schedule(
+    tmp_path: Path, passing: RunResult, buckets: pd.DataFrame
+) -> None:
+    from markupsafe import escape as html_escape
+
+    from harness.load.schedule import summarize
+    from harness.result import ProbeFacts
+
+    on_time = ProbeFacts(**summarize([0.0008] * 1200, rate=100.0))
+    html = write_html(passing.model_copy(update={"probes": on_time}), buckets, tmp_path).read_text()
+    assert "1,200 probes at 100/s, sent late by p50 0.8 ms, p99 0.8 ms, max 0.8 ms against their schedule" in html
+    assert 'class="notes"' not in html.split('class="probes"')[1]
+    late = ProbeFacts(**summarize([0.0, 0.030], rate=100.0))
+    html = write_html(passing.model_copy(update={"probes": late}), buckets, tmp_path).read_text()
+    assert late.behind and html_escape(late.behind) in html
+    assert "probes at" not in write_html(passing, buckets, tmp_path).read_text(), "no probe facts, no line"
+
+
 def test_timeline_png_is_about_1100_by_700(failing: RunResult, buckets: pd.DataFrame) -> None:
     png = timeline_png(buckets, [score.fault for score in failing.faults], recoveries_of(failing.faults), START)
 
