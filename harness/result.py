@@ -236,7 +236,7 @@ class ProbeFacts(_Model):
     behind_at_stop_s: float
     """How far the schedule had drifted behind when the stream stopped (0: it kept up)."""
     behind: str | None = None
-    """Set when a probe started more than one interval late: RTO brackets can be wider than the interval."""
+    """Set when more than 1% of the probes started more than one interval late: RTO brackets can be wider than the interval."""
 
 
 class RunResult(_Model):
