@@ -94,8 +94,13 @@ class LocustRun:
         self._workers: list[subprocess.Popen[bytes]] = []
 
     @property
+    def expected_workers(self) -> int:
+        """Workers the master waits for: started here and joining from elsewhere."""
+        return self.workers + self.remote_workers
+
+    @property
     def distributed(self) -> bool:
-        return self.workers + self.remote_workers > 0
+        return self.expected_workers > 0
 
     @property
     def pid(self) -> int | None:
@@ -147,8 +152,11 @@ class LocustRun:
     def _spawn_worker(self, index: int) -> subprocess.Popen[bytes]:
         """Worker `index` on this machine, recording in its own file."""
         env = worker_env(self._settings(), self.workdir / f"records-worker{index}.jsonl")
-        out, err = (self.workdir / f"locust-worker{index}.{name}.log" for name in ("stdout", "stderr"))
+        out, err = (self._worker_log(index, name) for name in ("stdout", "stderr"))
         return self._spawn(worker_command(self._worker_host(), self.master_port or 0), env, out, err)
+
+    def _worker_log(self, index: int, stream: str) -> Path:
+        return self.workdir / f"locust-worker{index}.{stream}.log"
 
     def _spawn(
         self, command: list[str], env: dict[str, str], stdout_path: Path, stderr_path: Path
@@ -183,11 +191,7 @@ class LocustRun:
         died = [worker for worker in self._workers if worker.poll() is not None] if self._proc.poll() is None else []
         self._reap()
         if died:
-            index = self._workers.index(died[0])
-            self._fail(
-                f"Locust worker {index} exited with code {died[0].returncode} during the run: load was short",
-                self.workdir / f"locust-worker{index}.stderr.log",
-            )
+            self._worker_failed(self._workers.index(died[0]), "during the run: load was short")
 
     def _reap(self) -> None:
         if self._proc is None:
@@ -242,7 +246,7 @@ class LocustRun:
         if self.distributed:
             command += [
                 *("--master", "--master-bind-host", self.master_bind, "--master-bind-port", str(self.master_port)),
-                *("--expect-workers", str(self.workers + self.remote_workers)),  # waits: start() has the deadline
+                *("--expect-workers", str(self.expected_workers)),  # waits: start() has the deadline
             ]
         return command
 
@@ -273,21 +277,22 @@ class LocustRun:
             for index, worker in enumerate(self._workers):
                 if worker.poll() is not None:
                     self._reap()
-                    self._fail(
-                        f"Locust worker {index} exited with code {worker.returncode} before the test started",
-                        self.workdir / f"locust-worker{index}.stderr.log",
-                    )
+                    self._worker_failed(index, "before the test started")
             if self._proc.poll() is not None:
                 self._reap()
                 self._fail(f"Locust exited with code {self._proc.returncode} before its test started")
             if time.monotonic() > deadline:
                 self._reap()
-                waiting = f" (its master waits for {self.workers + self.remote_workers} workers)" if self.distributed else ""
+                waiting = f" (its master waits for {self.expected_workers} workers)" if self.distributed else ""
                 self._fail(f"Locust did not start its test within {self.start_timeout_s:g} s{waiting}")
             time.sleep(0.05)
 
     def _processes(self) -> list[subprocess.Popen[bytes]]:
         return [*([self._proc] if self._proc else []), *self._workers]
+
+    def _worker_failed(self, index: int, when: str) -> NoReturn:
+        code = self._workers[index].returncode
+        self._fail(f"Locust worker {index} exited with code {code} {when}", self._worker_log(index, "stderr"))
 
     def _fail(self, what: str, stderr_path: Path | None = None) -> NoReturn:
         stderr_path = stderr_path or self.stderr_path
