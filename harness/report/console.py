@@ -67,6 +67,8 @@ def _notes(result: RunResult) -> list[Text]:
         lines.append(Text(f"  {fmt.unattributed(result.unattributed_loss)}", "bold red"))
     if result.probes is not None and result.probes.behind:
         lines.append(Text(f"  probes: {result.probes.behind}", "yellow"))
+    elif result.probes is None and result.requests.probe:
+        lines.append(Text(f"  probes: schedule {fmt.NOT_MEASURED_SCHEDULE}", "yellow"))
     return lines
 
 

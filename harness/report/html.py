@@ -51,6 +51,7 @@ def write_html(
         slos_met=sum(slo.passed for score in result.faults for slo in score.slos),
         slos_total=sum(len(score.slos) for score in result.faults),
         version=__version__,
+        not_measured_schedule=fmt.NOT_MEASURED_SCHEDULE,
     )
     path.write_text(page, encoding="utf-8")
     return path

@@ -197,7 +197,9 @@ def test_html_says_how_well_the_probes_kept_their_schedule(
     late = ProbeFacts(**summarize([0.0, 0.030], rate=100.0))
     html = write_html(passing.model_copy(update={"probes": late}), buckets, tmp_path).read_text()
     assert late.behind and html_escape(late.behind) in html
-    assert "probes at" not in write_html(passing, buckets, tmp_path).read_text(), "no probe facts, no line"
+    without = write_html(passing, buckets, tmp_path).read_text()
+    assert "probes at" not in without
+    assert ("Probe schedule: not measured" in without) == (passing.requests.probe > 0)
 
 
 def test_timeline_png_is_about_1100_by_700(failing: RunResult, buckets: pd.DataFrame) -> None:

@@ -142,3 +142,6 @@ def test_the_console_warns_when_the_probes_fell_behind_their_schedule(result: Ru
     on_time = Console(record=True, width=400)
     print_summary(result.model_copy(update={"probes": ProbeFacts(**summarize([0.0, 0.001], rate=100.0))}), on_time)
     assert "probes:" not in on_time.export_text()
+    unknown = Console(record=True, width=400)
+    print_summary(result.model_copy(update={"probes": None}), unknown)
+    assert ("probes: schedule not measured" in unknown.export_text()) == (result.requests.probe > 0)
