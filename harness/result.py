@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.environment import Environment
 
-SCHEMA_VERSION = 4
-"""4: `probes` (how well the probe stream kept its schedule), and `rto_resolution_s` is the probes'
+SCHEMA_VERSION = 5
+"""5: `revert_call_s` (how long the revert call took: the fault ended at some moment within it).
+4: `probes` (how well the probe stream kept its schedule), and `rto_resolution_s` is the probes'
 spacing as sent (it was max(bucket, 1 / probe rate)).
 3: `environment` (harness version, the stack's git revision and config hash, seed, machine) and
 `load_ended_at`; the file is described by `schemas/result.schema.json` (`harness/report/schemas.py`).
@@ -58,8 +59,11 @@ class FaultWindow(_Model):
     injected_at: float
     """Epoch seconds when the injection started: the fault window opens (the call takes `inject_call_s`)."""
     reverted_at: float | None
-    """Epoch seconds when the revert completed; None if never reverted."""
+    """Epoch seconds when the revert call returned: the fault window closes (the call took `revert_call_s`);
+    None if never reverted."""
     inject_call_s: float | None = None
+    revert_call_s: float | None = None
+    """The fault ended somewhere in [reverted_at - revert_call_s, reverted_at]."""
 
 
 class Outage(_Model):

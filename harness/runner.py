@@ -166,6 +166,7 @@ class ScenarioRun:
             with signals_ignored():  # a second Ctrl-C must not cut the clean-up short
                 problems = timeline.revert_all()
                 reverted, down = not problems, False
+                self._keep_logs(stack, journal)
                 if not self.options.keep_up:
                     try:
                         down = self.target.tear_down(stack)
@@ -176,6 +177,15 @@ class ScenarioRun:
         if problems:
             raise InfrastructureError("clean-up failed: " + "; ".join(problems), "`failover heal` reverts what is left")
         return observation
+
+    def _keep_logs(self, stack: Stack, journal: Journal) -> None:
+        """The stack's logs into the run folder (`logs/`), before it goes down and takes them along."""
+        try:
+            problems = stack.save_logs(self.out_dir / "logs")
+        except Exception as error:  # noqa: BLE001  (evidence only: the clean-up goes on)
+            problems = [describe_exception(error)]
+        if problems:
+            journal.write("logs-not-kept", problems=problems)
 
     def _error_result(self, error: Exception, started: float) -> RunResult:
         result = RunResult(

@@ -35,6 +35,8 @@ class ScheduledFault:
     """When the inject action started."""
     inject_call_s: float | None = None
     reverted_at: float | None = None
+    """When the revert call returned."""
+    revert_call_s: float | None = None
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -50,6 +52,7 @@ class ScheduledFault:
             injected_at=self.injected_at or 0.0,
             reverted_at=self.reverted_at,
             inject_call_s=self.inject_call_s,
+            revert_call_s=self.revert_call_s,
         )
 
 
@@ -99,14 +102,18 @@ class Timeline:
     def revert(self, scheduled: ScheduledFault) -> None:
         if scheduled.reverted_at is not None:
             return
+        started = time.time()
         try:
             scheduled.fault.revert()
         except Exception as error:  # noqa: BLE001  (as for inject: the other faults are still reverted)
             self._audit(scheduled, "revert", describe_exception(error))
             self._failed(scheduled, "revert", error)
-        self._audit(scheduled, "revert")
         scheduled.reverted_at = time.time()
-        self.journal.write("fault-reverted", fault=scheduled.index, at=scheduled.reverted_at)
+        scheduled.revert_call_s = scheduled.reverted_at - started
+        self._audit(scheduled, "revert")
+        self.journal.write(
+            "fault-reverted", fault=scheduled.index, at=scheduled.reverted_at, call_s=scheduled.revert_call_s
+        )
         if isinstance(scheduled.fault, SelfJudging):
             self.journal.write("fault-findings", fault=scheduled.index, findings=scheduled.fault.findings())
 

@@ -257,8 +257,9 @@ def fault_label(fault: FaultWindow) -> str:
 
 
 def inject_call(fault: FaultWindow) -> str:
-    """'inject call 120 ms'; '' when not recorded."""
-    return "" if fault.inject_call_s is None else f"inject call {seconds(fault.inject_call_s)}"
+    """'inject call 120 ms · revert call 8 ms'; '' when neither was recorded."""
+    calls = {"inject": fault.inject_call_s, "revert": fault.revert_call_s}
+    return " · ".join(f"{verb} call {seconds(call_s)}" for verb, call_s in calls.items() if call_s is not None)
 
 
 def timestamp(epoch: float) -> str:

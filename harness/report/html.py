@@ -52,6 +52,7 @@ def write_html(
         slos_total=sum(len(score.slos) for score in result.faults),
         version=__version__,
         not_measured_schedule=fmt.NOT_MEASURED_SCHEDULE,
+        stack_logs=sorted(log.stem for log in (path.parent / "logs").glob("*.log")),
     )
     path.write_text(page, encoding="utf-8")
     return path

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from harness.errors import BadInput
 from harness.result import SCHEMA_VERSION, FaultWindow, RunResult, SLOResult
 
-READABLE_VERSIONS = (2, 3, SCHEMA_VERSION)
+READABLE_VERSIONS = (2, 3, 4, SCHEMA_VERSION)
 """Versions `read_result` takes: version 3 only added fields that may be null (`environment`,
 `load_ended_at`), so a version 2 file reads as a version 3 result without them."""
 WINDOW_FIELDS = tuple(FaultWindow.model_fields)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
+from harness.errors import describe_exception
 from harness.stack.spec import (
     DEFAULT_COMPOSE_FILE,
     REPO_ROOT,
@@ -25,6 +26,8 @@ Health = Literal["healthy", "unhealthy", "starting", "none"]
 Backend = Literal["compose", "local"]
 BACKENDS: tuple[Backend, ...] = ("compose", "local")
 LOOPBACK = "127.0.0.1"
+SAVED_LOG_LINES = 20_000
+"""Per service, what a run keeps of its stack's logs (a minute under load is a few thousand lines)."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,25 @@ class Stack(ABC):
         """State and health of every declared service, in declaration order."""
 
     @abstractmethod
-    def logs(self, service: str, tail: int = 50) -> str:
-        """The last lines a service printed."""
+    def logs(self, service: str, tail: int | None = 50) -> str:
+        """The last `tail` lines a service printed (None: all of them)."""
+
+    def save_logs(self, directory: Path, tail: int = SAVED_LOG_LINES) -> list[str]:
+        """Write each service's last `tail` lines to `directory/<service>.log`, before the stack goes
+        down and takes them along: what the stack itself said during a run is evidence for its
+        figures (a slow failover's Sentinel election, a replica's errors). Returns one problem per
+        service whose log could not be read; a missing log never fails the run."""
+        directory.mkdir(parents=True, exist_ok=True)
+        problems = []
+        for service in self.spec.services:
+            try:
+                text = self.logs(service, tail=tail)
+            except Exception as error:  # noqa: BLE001  (a log is evidence, not a reason to fail a run)
+                problems.append(f"{service}: {describe_exception(error)}")
+                continue
+            if text:
+                (directory / f"{service}.log").write_text(text if text.endswith("\n") else text + "\n")
+        return problems
 
     @abstractmethod
     def kill(self, service: str) -> None:

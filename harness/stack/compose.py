@@ -132,12 +132,14 @@ class ComposeStack(Stack):
         instances = {name: f"{c.id}@{c.attrs['State'].get('StartedAt', '')}" for name, c in containers.items()}
         return self._host_readiness.apply(statuses, instances)
 
-    def logs(self, service: str, tail: int = 50) -> str:
+    def logs(self, service: str, tail: int | None = 50) -> str:
+        """With Docker's timestamp on every line, to set a service's words beside the run's records."""
         self.spec.service(service)
         container = self._containers_by_service().get(service)
         if container is None:
             return ""
-        return container.logs(stdout=True, stderr=True, tail=tail).decode("utf-8", errors="replace")
+        lines = "all" if tail is None else tail
+        return container.logs(stdout=True, stderr=True, tail=lines, timestamps=True).decode("utf-8", errors="replace")
 
     # faults
 

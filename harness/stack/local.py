@@ -80,12 +80,13 @@ class LocalStack(Stack):
             reported = {item["name"]: item for item in self._request("status")}
         return [self._service_status(name, reported.get(name)) for name in self.spec.services]
 
-    def logs(self, service: str, tail: int = 50) -> str:
+    def logs(self, service: str, tail: int | None = 50) -> str:
         self.spec.service(service)
         path = self.run_dir / "logs" / f"{service}.log"
         if not path.exists():
             return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-tail:])
+        lines = path.read_text(errors="replace").splitlines()
+        return "\n".join(lines if tail is None else lines[-tail:])
 
     # per-service operations --------------------------------------------------
     def kill(self, service: str) -> None:

@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--save", type=Path, default=Path("/tmp/dist-results"), help="Where each trial's figures are appended.")
     parser.add_argument("--table", type=Path, help="Run nothing: print the tables over the figures saved in this folder.")
+    parser.add_argument("--runs", type=Path, help="Keep each trial's run folder (report, records, the stack's logs) here.")
     args = parser.parse_args()
     if args.table is not None:
         print_tables(args.table)
@@ -165,10 +166,11 @@ def main() -> None:
     args.save.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="failover-dist-") as tmp:
         os.environ["FAILOVER_STATE_DIR"] = str(Path(tmp) / "state")
+        runs = args.runs or Path(tmp)
         for backend in args.backends:
             for scenario in args.scenarios:
                 for profile in args.profiles:
-                    bench(backend, scenario, profile, args.trials, args.save, Path(tmp))
+                    bench(backend, scenario, profile, args.trials, args.save, runs)
     print_tables(args.save)
 
 

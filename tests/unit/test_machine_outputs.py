@@ -197,7 +197,7 @@ def _without_machine(document: dict[str, object]) -> dict[str, object]:
 def test_an_older_or_broken_result_json_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "result.json"
     path.write_text(json.dumps({**result_document(_result()), "schema_version": 1}))
-    with pytest.raises(BadInput, match=r"schema_version 1, this harness reads versions 2, 3 and 4") as raised:
+    with pytest.raises(BadInput, match=r"schema_version 1, this harness reads versions 2, 3, 4 and 5") as raised:
         read_result(path)
     assert "re-run the scenario" in raised.value.tip
     path.write_text('{"schema_version": 3,\n  "scenario": }')
@@ -430,7 +430,7 @@ def test_report_refuses_what_is_not_a_run(tmp_path: Path, capsys: pytest.Capture
     document = json.loads((run / "result.json").read_text())
     (run / "result.json").write_text(json.dumps({**document, "schema_version": 1}))
     assert main(["report", str(run)]) == 2
-    assert "schema_version 1, this harness reads versions 2, 3 and 4" in capsys.readouterr().err
+    assert "schema_version 1, this harness reads versions 2, 3, 4 and 5" in capsys.readouterr().err
     shutil.copy(run / "server_states.csv", run / "requests.parquet")
     (run / "result.json").write_text(json.dumps(document))
     assert main(["report", str(run)]) == 2

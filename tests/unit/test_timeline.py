@@ -116,6 +116,31 @@ def test_the_window_opens_when_the_inject_call_starts_and_keeps_its_duration(
     assert injected["at"] == window.injected_at and injected["call_s"] == window.inject_call_s
 
 
+def test_the_window_closes_when_the_revert_call_returns_and_keeps_its_duration(
+    isolated_state: Path, tmp_path: Path
+) -> None:
+    """The fault ends somewhere inside the revert call: a reader needs both ends of it."""
+    calls: list[str] = []
+    timeline, (fake,) = _timeline(_scenario("at=0s action=stop target=model-a"), tmp_path, calls)
+    slow_revert = fake.revert
+
+    def slow() -> None:
+        time.sleep(0.2)  # e.g. a start that waits for the container: the fault may end early in the call
+        slow_revert()
+
+    fake.revert = slow  # type: ignore[method-assign]
+    timeline.inject(timeline.faults[0])
+    before = time.time()
+    timeline.revert(timeline.faults[0])
+    after = time.time()
+    (window,) = timeline.windows()
+    assert window.reverted_at is not None and window.revert_call_s is not None
+    assert before <= window.reverted_at - window.revert_call_s
+    assert window.revert_call_s >= 0.2 and window.reverted_at <= after
+    reverted = next(e for e in _events(tmp_path) if e["event"] == "fault-reverted")
+    assert reverted["at"] == window.reverted_at and reverted["call_s"] == window.revert_call_s
+
+
 def test_any_exception_from_a_fault_is_journaled_and_the_others_are_still_reverted(
     isolated_state: Path, tmp_path: Path
 ) -> None:
