@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -26,9 +26,11 @@ from harness.commands.options import (
     console,
 )
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, BadInput
-from harness.report.compare import Comparison, ProfileResult, write_comparison
 from harness.stack import StackSettings
 from harness.stack.profiles import check_profile, profile_names
+
+if TYPE_CHECKING:
+    from harness.report.compare import Comparison
 
 _DEFAULT_PROFILES = ("tuned", "default")
 
@@ -62,6 +64,7 @@ def compare_command(
     """Run one scenario on each profile of the reference stack (tuned, default), one after the other, and
     write one report with TTD, RTO, failed requests and p99 per fault side by side, and their ratio."""
     from harness.commands.scenarios import load_all
+    from harness.report.compare import ProfileResult, write_comparison  # pandas, matplotlib: only for this command
     from harness.report.console import print_summary
     from harness.runner import RunOptions, run_scenario
     from harness.suite_run import with_profiles
@@ -95,6 +98,8 @@ def _next_second() -> None:
 
 
 def _read(path: Path) -> Comparison:
+    from harness.report.compare import Comparison
+
     return Comparison.model_validate_json(path.read_text(encoding="utf-8"))
 
 

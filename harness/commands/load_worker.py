@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from harness.load.locust_worker import exec_worker
-
 
 def load_worker_command(
     master_host: Annotated[str, typer.Option(help="Host or address of the run's Locust master.")],
@@ -21,4 +19,6 @@ def load_worker_command(
 
     Runs the harness's locustfile with the settings the master wrote to <workdir>/locust-worker.json
     and records every request in <workdir>/records-<host>-<pid>.jsonl, where the run merges it."""
+    from harness.load.locust_worker import exec_worker
+
     exec_worker(workdir, master_host, master_port)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -26,10 +26,10 @@ from harness.commands.options import (
     console,
 )
 from harness.commands.scenarios import PathsArgument
-from harness.gameday.live import GameDayOptions
-from harness.result import RunResult
 from harness.stack import StackSettings
-from harness.suite_run import SuiteRequest, run_suite, summary_paths
+
+if TYPE_CHECKING:
+    from harness.result import RunResult
 
 BackendOverride = Annotated[Optional[str], typer.Option("--backend", "-b", help="Override the scenarios' backend: compose or local.")]
 ReportsDir = Annotated[Path, typer.Option(help="Where each run's folder is written.")]
@@ -61,7 +61,9 @@ def run_command(
     profile: ProfileOverride = None,
 ) -> None:
     """Run scenarios: load, faults on a timeline, measured recovery, a report and a verdict (exit 1 when an SLO is missed)."""
+    from harness.gameday.live import GameDayOptions  # the runner's imports (pandas, Locust): not for every command
     from harness.report.console import print_summary
+    from harness.suite_run import SuiteRequest, run_suite, summary_paths
 
     settings = StackSettings(project=project, gateway_port=gateway_port, stats_port=stats_port, toxiproxy_port=toxiproxy_port)
     request = SuiteRequest(
@@ -88,6 +90,9 @@ def ci_command(
     """`failover run` for a CI job: no live panel, tables at full width, one line per SLO (FAIL lines to
     grep; ::error annotations on GitHub Actions), JUnit and the job summary written, runbook gates
     confirmed at once; exit 0 (every gate met), 1 (an SLO missed or regressed), 2 (bad input, infrastructure)."""
+    from harness.gameday.live import GameDayOptions
+    from harness.suite_run import SuiteRequest, run_suite, summary_paths
+
     request = SuiteRequest(
         paths=paths or [CI_SCENARIOS], reports_dir=reports_dir, settings=StackSettings(project=project),
         backend=backend, target=target, trials=trials,

@@ -28,7 +28,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `harness` is importable when run as a script
 
-from harness.commands.report import chart_buckets, regenerate_run  # noqa: E402
+from harness.report.regenerate import chart_buckets, regenerate_run  # noqa: E402
 from harness.report.html import write_html  # noqa: E402
 from harness.report.json_report import write_result  # noqa: E402
 from harness.report.junit import write_junit  # noqa: E402

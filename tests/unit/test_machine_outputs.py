@@ -16,7 +16,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness import scoring
 from harness.cli import main
-from harness.commands.report import chart_buckets
+from harness.report.regenerate import chart_buckets
 from harness.environment import (
     ConfigFile,
     Environment,
