@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 TRUTHY = frozenset({"true", "1", "yes"})
 
 
@@ -78,7 +80,7 @@ class EntryPoint:
 
 def _dig(content: bytes, path: str) -> tuple[bool, Any]:
     try:
-        value: Any = json.loads(content)
+        value: Any = orjson.loads(content)
     except ValueError:
         return False, None
     for key in path.split("."):

@@ -19,7 +19,6 @@ alternative.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import signal
 import socket
@@ -31,6 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
+
+import orjson
 
 from harness.errors import BadInput, InfrastructureError
 from harness.load.child import die_with_parent
@@ -324,8 +325,8 @@ def _terminate(procs: list[subprocess.Popen[bytes]], grace_s: float) -> None:
 
 def _read_records(path: Path) -> list[dict[str, Any]]:
     """The records of one file; Locust flushes every 0.5 s, so its last line may be cut short."""
-    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
-    return [json.loads(line) for line in lines[:-1] if line]  # lines[-1] is "" or cut short
+    lines = path.read_bytes().split(b"\n")
+    return [orjson.loads(line) for line in lines[:-1] if line]  # lines[-1] is b"" or cut short
 
 
 def _free_port(host: str) -> int:

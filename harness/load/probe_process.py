@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from harness.errors import InfrastructureError
 from harness.load.child import die_with_parent
 from harness.load.entry import EntryPoint
@@ -96,4 +98,4 @@ class ProbeProcess:
             chunk = handle.read()
         complete = chunk[: chunk.rfind(b"\n") + 1]
         self._offset += len(complete)
-        self._records.extend(json.loads(line) for line in complete.splitlines() if line.strip())
+        self._records.extend(orjson.loads(line) for line in complete.splitlines() if line.strip())

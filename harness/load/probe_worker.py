@@ -10,12 +10,13 @@ from delaying probes and their timing.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
+
+import orjson
 
 from harness.load.entry import EntryPoint
 from harness.load.payloads import load_payloads
@@ -30,23 +31,23 @@ def main(argv: list[str]) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    lines: list[str] = []  # serialised in the stream's thread as probes complete: this one only writes
+    lines: list[bytes] = []  # serialised in the stream's thread as probes complete: this one only writes
     stream = ProbeStream(
         entry, load_payloads(entry.payloads), rate=float(rate), timeout_s=float(timeout_s),
-        on_record=lambda record: lines.append(json.dumps(vars(record)) + "\n"),
+        on_record=lambda record: lines.append(orjson.dumps(vars(record), option=orjson.OPT_APPEND_NEWLINE)),
     )
-    with open(records_path, "a", encoding="utf-8") as out, stream:
+    with open(records_path, "ab") as out, stream:
         while not stop.wait(FLUSH_INTERVAL_S):
             _write(out, lines)
         stream.stop()
         _write(out, lines)
-    Path(schedule_path).write_text(json.dumps(stream.schedule.summary()), encoding="utf-8")
+    Path(schedule_path).write_bytes(orjson.dumps(stream.schedule.summary()))
 
 
-def _write(out: TextIO, lines: list[str]) -> None:
+def _write(out: BinaryIO, lines: list[bytes]) -> None:
     """Writes and removes the lines appended so far; the stream's thread may append more meanwhile."""
     count = len(lines)
-    out.write("".join(lines[:count]))
+    out.write(b"".join(lines[:count]))
     del lines[:count]
     out.flush()
 

@@ -12,7 +12,6 @@ import pytest
 from junitparser import JUnitXml
 
 from tests.conftest import REPO, local_binaries_available, require
-from tests.integration._runs import PROJECT
 
 pytestmark = pytest.mark.integration
 
