@@ -27,7 +27,7 @@ TUNED_GATEWAY = {
     "GW_CHECK_TIMEOUT": "100ms",
     "GW_CHECK_INTER": "100ms",
     "GW_CHECK_FASTINTER": "25ms",
-    "GW_CHECK_DOWNINTER": "500ms",
+    "GW_CHECK_DOWNINTER": "100ms",
     "GW_CHECK_RISE": "2",
     "GW_CHECK_FALL": "2",
     "GW_OBSERVE": "observe layer7 error-limit 2 on-error mark-down",

@@ -35,7 +35,9 @@ from .store import PredictionStore, StoreError
 
 log = logging.getLogger(__name__)
 
-STORE_CHECK_INTERVAL = 0.25
+STORE_CHECK_INTERVAL = 0.1
+"""After a store failover /readyz turns ready at most this long after the Sentinels name the new primary
+(one Sentinel query and one PING per check)."""
 STORE_CLOSE_TIMEOUT = 2.0
 """Shutdown gives up on closing Redis and Sentinel connections after this long (a half-open one can hang)."""
 
