@@ -395,12 +395,15 @@ class ScenarioRun:
         write_reports(result, buckets, self.out_dir, observation.signals)
         return result
 
-    @staticmethod
-    def _lost_acks(observation: Observation, windows: list[FaultWindow]) -> scoring.Losses | None:
+    def _lost_acks(self, observation: Observation, windows: list[FaultWindow]) -> scoring.Losses | None:
         if observation.missing_writes is None:
             return None
         return scoring.attribute_lost_writes(
-            observation.records, observation.missing_writes, windows, observation.observation_end
+            observation.records,
+            observation.missing_writes,
+            windows,
+            observation.observation_end,
+            bucket_s=self.scenario.slos.bucket,
         )
 
     def _not_measured(self, observation: Observation, window: FaultWindow) -> dict[str, str]:

@@ -37,7 +37,8 @@ The definitions are DESIGN.md's; where they leave room, this module decides:
   answer arrived. A fault's reach starts `LOSS_LOOKBACK_S` before its injection
   (asynchronous replication loses writes acknowledged just before a primary
   dies) and ends where the next fault's reach starts (the last one's at the end
-  of the observation). Losses before the first reach (warm-up, steady-state
+  of the observation); faults injected within one bucket of each other share
+  one reach. Losses before the first reach (warm-up, steady-state
   check) are run-level: they fail `lost_writes` without blaming a fault. Losses
   acknowledged while an earlier fault was still active cannot be separated:
   both faults are marked `overlapping`.
@@ -327,26 +328,46 @@ def _loss_figures(injected_at: float, losses: FaultLosses | None, missing: dict[
 
 
 def attribute_lost_writes(
-    records: pd.DataFrame, missing_ids: set[str], faults: Sequence[FaultWindow], observation_end: float
+    records: pd.DataFrame,
+    missing_ids: set[str],
+    faults: Sequence[FaultWindow],
+    observation_end: float,
+    bucket_s: float,
 ) -> Losses:
     """Split the acknowledged writes missing from the store among the faults' reaches.
 
     Every ok request is an acknowledged write, acknowledged when its answer arrived. A fault's
     reach runs from `LOSS_LOOKBACK_S` before its injection to the start of the next fault's reach
-    (the last one's to the end); writes acknowledged before the first reach are run-level."""
+    (the last one's to the end); writes acknowledged before the first reach are run-level. Faults
+    injected within one bucket of each other cannot be separated (see `_horizon`): they share one
+    reach, so each reports the same losses, instead of the first getting the few milliseconds
+    between two injections and, with no write acknowledged in them, "not measured"."""
     ok = records["ok"].to_numpy(bool)
     acks = (records["sent_at"].to_numpy(np.float64) + records["latency_s"].to_numpy(np.float64))[ok]
     ids = records["request_id"].to_numpy(object)[ok]
     lost = records["request_id"].isin(missing_ids).to_numpy(bool)[ok]
-    order = sorted(range(len(faults)), key=lambda i: faults[i].injected_at)
-    starts = np.array([faults[i].injected_at - LOSS_LOOKBACK_S for i in order], np.float64)
-    reach = np.searchsorted(starts, acks, side="right") - 1  # -1: before every reach
-    owner = np.where(reach >= 0, np.array(order + [-1], np.int64)[reach], -1)
-    shares = [_share_of(acks, ids, lost, owner == index) for index in range(len(faults))]
-    overlaps = _loss_overlaps(faults, order, acks[lost], owner[lost], observation_end)
-    for index, pairs in overlaps.items():
+    groups = _injection_groups(faults, bucket_s)
+    starts = np.array([faults[group[0]].injected_at - LOSS_LOOKBACK_S for group in groups], np.float64)
+    owner = np.searchsorted(starts, acks, side="right") - 1  # group index; -1: before every reach
+    group_shares = [_share_of(acks, ids, lost, owner == g) for g in range(len(groups))]
+    group_of = {index: g for g, group in enumerate(groups) for index in group}
+    shares = [group_shares[group_of[index]] for index in range(len(faults))]
+    for index, pairs in _loss_overlaps(faults, groups, acks[lost], owner[lost], observation_end).items():
         shares[index] = shares[index]._replace(overlapping=pairs)
     return Losses(faults=shares, outside=_share_of(acks, ids, lost, owner == -1))
+
+
+def _injection_groups(faults: Sequence[FaultWindow], bucket_s: float) -> list[list[int]]:
+    """Fault indexes in injection order, grouped: a fault injected within one bucket of the one
+    before it joins that one's group."""
+    order = sorted(range(len(faults)), key=lambda i: faults[i].injected_at)
+    groups: list[list[int]] = []
+    for index in order:
+        if groups and _whole_buckets(faults[groups[-1][-1]].injected_at, faults[index].injected_at, bucket_s) == 0:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
 
 
 def _share_of(acks: np.ndarray, ids: np.ndarray, lost: np.ndarray, mine: np.ndarray) -> FaultLosses:
@@ -361,16 +382,18 @@ def _share_of(acks: np.ndarray, ids: np.ndarray, lost: np.ndarray, mine: np.ndar
 
 
 def _loss_overlaps(
-    faults: Sequence[FaultWindow], order: list[int], acks: np.ndarray, owner: np.ndarray, observation_end: float
+    faults: Sequence[FaultWindow], groups: list[list[int]], acks: np.ndarray, owner: np.ndarray, observation_end: float
 ) -> dict[int, list[Overlap]]:
     """Faults with a lost write acknowledged in one's reach while an earlier one was still active."""
     overlaps: dict[int, list[Overlap]] = {}
-    for position, later in enumerate(order):
-        mine = acks[owner == later]
-        for earlier in order[:position]:
+    for g, group in enumerate(groups):
+        mine = acks[owner == g]
+        for earlier in (index for earlier_group in groups[:g] for index in earlier_group):
             reverted_at = faults[earlier].reverted_at
             end = observation_end if reverted_at is None else reverted_at
-            if (mine < end).any():
+            if not (mine < end).any():
+                continue
+            for later in group:
                 a, b = faults[earlier], faults[later]
                 reason = f"writes lost while {_name(a)} was still active were acknowledged in {_name(b)}'s reach"
                 overlaps.setdefault(later, []).append(_overlap(a, reason))

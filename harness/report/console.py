@@ -46,7 +46,10 @@ def _totals_line(result: RunResult) -> Text:
 
 
 def _lost_writes(result: RunResult) -> str:
-    lost = [score.lost_writes for score in result.faults if score.lost_writes is not None]
+    """The run's total. Faults injected within one bucket of each other share one reach and report
+    the same lost writes (the same request ids): counted once."""
+    shares = {tuple(s.lost_request_ids) or (s.fault.index,): s.lost_writes for s in result.faults}
+    lost = [count for count in shares.values() if count is not None]
     if result.unattributed_loss is not None:
         lost.append(result.unattributed_loss.lost_writes)
     unmeasured = sum(score.lost_writes is None for score in result.faults)

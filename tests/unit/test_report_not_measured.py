@@ -145,3 +145,13 @@ def test_the_console_warns_when_the_probes_fell_behind_their_schedule(result: Ru
     unknown = Console(record=True, width=400)
     print_summary(result.model_copy(update={"probes": None}), unknown)
     assert ("probes: schedule not measured" in unknown.export_text()) == (result.requests.probe > 0)
+
+
+def test_the_console_total_counts_a_shared_reach_once(result: RunResult) -> None:
+    """Faults injected within one bucket of each other report the same lost writes: 3, not 6."""
+    first, second = result.faults
+    twin = second.model_copy(update={"fault": first.fault, "not_measured": {}})
+    shared = result.model_copy(update={"faults": [twin, second], "unattributed_loss": None})
+    console = Console(record=True, width=400)
+    print_summary(shared, console)
+    assert "3 acknowledged writes lost" in console.export_text()

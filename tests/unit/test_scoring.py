@@ -581,7 +581,7 @@ def lost(frame: pd.DataFrame, start_s: float, end_s: float) -> set[str]:
 
 
 def score_losses(frame: pd.DataFrame, lost_ids: set[str], slos: SLOs) -> FaultScore:
-    losses = attribute_lost_writes(frame, lost_ids, [window()], observation_end=INJECT + 10)
+    losses = attribute_lost_writes(frame, lost_ids, [window()], observation_end=INJECT + 10, bucket_s=slos.bucket)
     return score_fault(frame, window(), slos, RATE, INJECT + 10, losses=losses.faults[0])
 
 
