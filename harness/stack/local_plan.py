@@ -128,6 +128,9 @@ def plan_service(spec: StackSpec, service: ServiceSpec, run_dir: Path) -> Proces
     service_dir = private_dir(run_dir / service.name)
     rewrite = _Rewriter(spec, service, service_dir)
     argv = [find_executable(service.command[0]), *(rewrite.arg(part) for part in service.command[1:])]
+    if "--" in argv[1:-1]:  # a launcher: `python pin_hosts.py NAMES -- redis-server ...` runs a program of its own
+        launched = argv.index("--", 1) + 1
+        argv[launched] = find_executable(argv[launched])
     passed = {name: value for name, value in os.environ.items() if _passed_through(name)}
     env = {**passed, "PYTHONUNBUFFERED": "1", **{k: rewrite.value(v) for k, v in service.environment.items()}}
     cwd = rewrite.path(service.working_dir) if service.working_dir else ""

@@ -284,3 +284,29 @@ def test_zone_loss_takes_down_the_zone_labelled_containers_and_only_them(running
     assert {s.state for s in running.status()} == {"running"}
     for service in zone:
         _wait_ready(running, service)
+
+
+def test_a_dead_redis_name_still_resolves_in_the_sentinels_and_replicas(
+    running: ComposeStack, client: docker.DockerClient
+) -> None:
+    """Docker's DNS drops a dead container's name and forwards the query upstream, where it may block
+    5 s; Redis and Sentinel resolve synchronously, so they stall (TILT). compose/redis/pin_hosts.py
+    keeps the last known address in /etc/hosts: the name of a killed Redis resolves, from the file."""
+
+    def resolve(service: str, name: str) -> tuple[int, str]:
+        container = client.containers.get(_status(running, service).ref)
+        found = container.exec_run(["getent", "hosts", name])
+        return found.exit_code, found.output.decode().split()[0] if found.exit_code == 0 else ""
+
+    wait_for(lambda: resolve("sentinel-1", "redis-2")[0] == 0 and resolve("redis-1", "redis-2")[0] == 0, 10, "pins")
+    _, address = resolve("sentinel-1", "redis-2")
+    running.kill("redis-2")
+    wait_for(lambda: _state(running, "redis-2") != "running", 30, "redis-2 to die after the kill")
+    try:
+        assert resolve("sentinel-1", "redis-2") == (0, address)
+        assert resolve("redis-1", "redis-2") == (0, address)
+        hosts = client.containers.get(_status(running, "sentinel-2").ref).exec_run(["cat", "/etc/hosts"]).output
+        assert f"{address}\tredis-2\t# pinned by pin_hosts.py" in hosts.decode()
+    finally:
+        running.start("redis-2")
+        _wait_ready(running, "redis-2")

@@ -75,8 +75,10 @@ def test_dependency_cycle_is_bad_input(tmp_path: Path) -> None:
 
 
 def _programs(spec: StackSpec) -> set[str]:
-    """Every executable the plan looks up: each command's and each CMD healthcheck's program."""
+    """Every executable the plan looks up: each command's, each launched one's (after `--`) and
+    each CMD healthcheck's program."""
     programs = {service.command[0] for service in spec.services.values()}
+    programs |= {c[c.index("--") + 1] for c in (s.command for s in spec.services.values()) if "--" in c}
     checks = (service.healthcheck.test for service in spec.services.values() if service.healthcheck)
     return programs | {test[1] for test in checks if test[0] == "CMD"}
 
@@ -113,6 +115,18 @@ def test_local_plan_rewrites_hosts_to_loopback(plans: dict) -> None:
     assert model.env["REDIS_ROUTES"] == "127.0.0.1:16379=127.0.0.1:16401,127.0.0.1:16380=127.0.0.1:16402"
     replica = plans["redis-2"].argv
     assert replica[replica.index("--replicaof") + 1] == "127.0.0.1", "a bare hostname argument is an address"
+
+
+def test_local_plan_resolves_a_launched_program_and_gives_the_launcher_addresses(plans: dict, stub_bin: Path) -> None:
+    """compose/redis/pin_hosts.py pins names in a container's /etc/hosts; here it gets 127.0.0.1, pins
+    nothing, and execs a program found like any service's own."""
+    replica = plans["redis-2"].argv
+    launched = replica.index("--") + 1
+    assert replica[0] == sys.executable and replica[1].endswith("compose/redis/pin_hosts.py")
+    assert set(replica[2 : launched - 1]) == {"127.0.0.1"}
+    assert replica[launched] == str(stub_bin / "redis-server")
+    sentinel = plans["sentinel-1"].argv
+    assert sentinel[sentinel.index("--") + 1] == sys.executable
 
 
 def test_local_plan_maps_container_paths_to_the_mounts(plans: dict) -> None:
