@@ -1,12 +1,15 @@
 """Locust figures against the integration tests' fake model server, printed (never asserted).
 
     .venv/bin/python tests/benchmarks/locust_bench.py [--users 20] [--seconds 10] [--rounds 3]
-        [--figures recording workers rate timeouts stop] [--workers 0 1 2 4]
+        [--figures recording workers rate timeouts stop] [--workers 0 1 2 4] [--control]
 
 - recording: the same unthrottled run with per-request recording and without, for a few
   rounds in alternating order (a busy machine makes single runs noisy). Prints Locust's
   throughput, its CPU use in steady state and CPU per request for every run, and the
-  throughput ratio per round and its median (target >= 0.9).
+  throughput ratio per round and its median (target >= 0.9). With --control, every round also
+  has a second run without recording: its ratio to the first (1 but for noise) is the noise
+  floor. On the shared 2-core machine it spread as wide as the recording ratio (0.52-1.38 in
+  6 rounds), while recording's own work is about 3 us of a request's 160-220 us of CPU.
 - workers: the same unthrottled run as one process (0) and as a master with 1, 2, 4 workers
   (Locust's distributed mode), each with and without recording, all in one run, in alternating
   order over the rounds. Prints every run (requests/s, CPU of all Locust processes and of the
@@ -69,26 +72,37 @@ def measure(url: str, workdir: Path, users: int, seconds: float, record: bool, w
 
 
 def recording_cost(args: argparse.Namespace) -> None:
+    """Recording and not (and with --control, not again) in every round; the order rotates every round."""
     print(f"{args.users} users, unthrottled, {args.seconds:g} s per run, fake model server on 127.0.0.1")
-    print(f"{'round':5} {'':14} {'requests':>9} {'records':>8} {'req/s':>8} {'Locust CPU':>11} {'CPU/request':>12}")
-    ratios, cpu_ratios = [], []
-    with serve(FakeModelServer()) as url, tempfile.TemporaryDirectory(prefix="locust-bench-") as tmp:
+    print(f"{'round':5} {'':14} {'requests':>9} {'records':>8} {'req/s':>8} {'Locust CPU':>11} {'CPU/request':>12}"
+          f" {'server CPU':>11}")
+    modes = [("recording", True), ("not recording", False)] + ([("not recording 2", False)] if args.control else [])
+    ratios, cpu_ratios, control_ratios = [], [], []
+    app = FakeModelServer()
+    with serve(app) as url, tempfile.TemporaryDirectory(prefix="locust-bench-") as tmp:
         for round_ in range(1, args.rounds + 1):
-            modes = [("recording", True), ("not recording", False)]
+            shift = (round_ - 1) % len(modes)
             results = {}
-            for label, record in modes if round_ % 2 else modes[::-1]:
+            for label, record in modes[shift:] + modes[:shift]:
+                app.request_ids.clear()  # the server (in this process) keeps no list growing over the rounds
                 workdir = Path(tmp) / f"{round_}-{label.replace(' ', '-')}"
                 results[label] = figures = measure(url, workdir, args.users, args.seconds, record)
                 print(
                     f"{round_:<5} {label:14} {figures['requests']:9.0f} {figures['records']:8.0f}"
                     f" {figures['rps']:8.0f} {figures['cpu_pct']:10.0f}% {figures['cpu_us_per_request']:9.0f} us"
+                    f" {figures['server_cpu_pct']:10.0f}%"
                 )
             recording, plain = results["recording"], results["not recording"]
             ratios.append(recording["rps"] / plain["rps"])
             cpu_ratios.append(recording["cpu_us_per_request"] / plain["cpu_us_per_request"])
+            if args.control:
+                control_ratios.append(results["not recording 2"]["rps"] / plain["rps"])
     print(f"throughput with / without recording, per round: {', '.join(f'{r:.3f}' for r in ratios)}")
     print(f"median: {statistics.median(ratios):.3f} (target >= 0.9)")
     print(f"Locust CPU per request with / without recording, median: {statistics.median(cpu_ratios):.3f}")
+    if control_ratios:
+        print(f"control, not recording / not recording, per round: {', '.join(f'{r:.3f}' for r in control_ratios)};"
+              f" median {statistics.median(control_ratios):.3f} (1 but for noise)")
 
 
 def workers_scaling(args: argparse.Namespace) -> None:
@@ -100,9 +114,11 @@ def workers_scaling(args: argparse.Namespace) -> None:
           f" {'Locust CPU':>11} {'server CPU':>11}")
     rps: dict[tuple[int, bool], list[float]] = {config: [] for config in configs}
     cpu: dict[tuple[int, bool], list[float]] = {config: [] for config in configs}
-    with serve(FakeModelServer()) as url, tempfile.TemporaryDirectory(prefix="locust-bench-") as tmp:
+    app = FakeModelServer()
+    with serve(app) as url, tempfile.TemporaryDirectory(prefix="locust-bench-") as tmp:
         for round_ in range(1, args.rounds + 1):
             for workers, record in configs if round_ % 2 else configs[::-1]:
+                app.request_ids.clear()
                 label = "recording" if record else "not recording"
                 workdir = Path(tmp) / f"{round_}-{workers}-{label.replace(' ', '-')}"
                 figures = measure(url, workdir, args.users, args.seconds, record, workers)
@@ -166,6 +182,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3, help="pairs of runs, in alternating order")
     parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES))
+    parser.add_argument("--control", action="store_true", help="recording: a second run without recording per round")
     parser.add_argument("--workers", nargs="+", type=int, default=[0, 1, 2, 4], help="worker counts (0: one process)")
     args = parser.parse_args()
 
