@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,14 +10,12 @@ import typer
 def load_worker_command(
     master_host: Annotated[str, typer.Option(help="Host or address of the run's Locust master.")],
     master_port: Annotated[int, typer.Option(min=1, max=65535, help="The master's port (the scenario's load.master_port).")],
-    workdir: Annotated[
-        Path, typer.Option(help="The run's workdir (shared with the master's machine): settings in, records out.")
-    ],
 ) -> None:
     """Become a Locust worker of a running scenario whose `load.remote_workers` counts this one.
 
-    Runs the harness's locustfile with the settings the master wrote to <workdir>/locust-worker.json
-    and records every request in <workdir>/records-<host>-<pid>.jsonl, where the run merges it."""
+    No shared folder: the master sends the run's settings and payload file when its test starts.
+
+    Every request's record goes back to the master, into the run's workdir (records-<host>_<id>.jsonl)."""
     from harness.load.locust_worker import exec_worker
 
-    exec_worker(workdir, master_host, master_port)
+    exec_worker(master_host, master_port)

@@ -8,7 +8,9 @@ monkey-patching never reaches the harness. Its users record every request
 With `workers`, it is Locust's own distributed mode instead: a master (totals,
 no users) and that many worker processes here, each recording its users in
 `<workdir>/records-worker<N>.jsonl`; workers on other machines can join
-(`remote_workers`, `harness/load/locust_worker.py`). `records()` merges them all.
+(`remote_workers`, `harness/load/locust_worker.py`) and send their records to the
+master, which writes them to `<workdir>/records-<worker id>.jsonl`. `records()`
+merges them all.
 
 A user waits for its answer before the next request, so during an outage each
 user sends at most one request per timeout: size `users >= rate * timeout_s`
@@ -36,7 +38,7 @@ import orjson
 from harness.errors import BadInput, InfrastructureError
 from harness.load.child import die_with_parent
 from harness.load.entry import EntryPoint
-from harness.load.locust_worker import LOCUSTFILE, RECORDS_GLOB, worker_command, worker_env, write_settings
+from harness.load.locust_worker import LOCUSTFILE, RECORDS_GLOB, locust_env, worker_command
 from harness.load.payloads import load_payloads
 
 STDERR_TAIL_LINES = 20
@@ -140,7 +142,6 @@ class LocustRun:
                 if stale.is_file():
                     stale.unlink()
             self.master_port = self.master_port or _free_port(self.master_bind)
-            write_settings(self.workdir, self._settings())  # for `failover load-worker`
         self._proc = self._spawn(self._command(), self._env(), self.stdout_path, self.stderr_path)
         try:
             for index in range(self.workers):
@@ -151,8 +152,8 @@ class LocustRun:
         self._await_ready()
 
     def _spawn_worker(self, index: int) -> subprocess.Popen[bytes]:
-        """Worker `index` on this machine, recording in its own file."""
-        env = worker_env(self._settings(), self.workdir / f"records-worker{index}.jsonl")
+        """Worker `index` on this machine, recording in its own file; its master sends it the settings."""
+        env = locust_env(self._records_env(self.workdir / f"records-worker{index}.jsonl"))
         out, err = (self._worker_log(index, name) for name in ("stdout", "stderr"))
         return self._spawn(worker_command(self._worker_host(), self.master_port or 0), env, out, err)
 
@@ -252,7 +253,8 @@ class LocustRun:
         return command
 
     def _settings(self) -> dict[str, str]:
-        """The locustfile's settings every Locust process of this run shares."""
+        """The run's settings for the locustfile: in the environment of the only process or the
+        master, which passes them on to its workers."""
         return {
             "FAILOVER_ENTRY": self.entry.to_json(),
             "FAILOVER_RATE": f"{self.rate:g}",
@@ -262,10 +264,17 @@ class LocustRun:
         }
 
     def _env(self) -> dict[str, str]:
-        """The harness's environment without LOCUST_* (Locust reads options from those,
-        e.g. LOCUST_PROCESSES) plus the locustfile's settings. A master records nothing."""
-        own = {"FAILOVER_READY_FILE": str(self._ready_path)} | ({"FAILOVER_RECORD": "0"} if self.distributed else {})
-        return worker_env(self._settings(), self.records_path) | own
+        """The only process's or the master's environment: the locustfile's settings (a master
+        passes them on to its workers). A master has no users to record: it writes the records
+        workers elsewhere send into the workdir."""
+        own = self._settings() | {"FAILOVER_READY_FILE": str(self._ready_path)}
+        if self.distributed:
+            return locust_env(own | {"FAILOVER_WORKER_RECORDS": str(self.workdir)})
+        return locust_env(own | self._records_env(self.records_path))
+
+    def _records_env(self, path: Path) -> dict[str, str]:
+        """Where a process records its users' requests: nowhere if this run records nothing."""
+        return {"FAILOVER_RECORDS": str(path)} if self.record else {}
 
     def _worker_host(self) -> str:
         """Where workers here reach the master: a wildcard bind is reachable on loopback."""

@@ -31,24 +31,29 @@ class Payload:
 def load_payloads(path: Path = DEFAULT_PAYLOADS) -> list[Payload]:
     """Every payload of the file; `BadInput` naming the line of the first bad one."""
     try:
-        lines = path.read_text().splitlines()
+        text = path.read_text()
     except OSError as error:
         raise BadInput(f"cannot read payload file {path}: {error.strerror}") from error  # the caller knows the path's origin
-    payloads = [_payload(path, number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    return parse_payloads(text, str(path))
+
+
+def parse_payloads(text: str, origin: str) -> list[Payload]:
+    """The payloads of a payload file's `text` (a Locust worker gets it from its master); `origin` names it in errors."""
+    payloads = [_payload(origin, number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not payloads:
-        raise BadInput(f"{path}: no payloads", _FORMAT)
+        raise BadInput(f"{origin}: no payloads", _FORMAT)
     return payloads
 
 
-def _payload(path: Path, number: int, line: str) -> Payload:
+def _payload(origin: str, number: int, line: str) -> Payload:
     try:
         row = json.loads(line)
     except ValueError as error:
-        raise BadInput(f"{path}:{number}: not JSON ({error})", _FORMAT) from error
+        raise BadInput(f"{origin}:{number}: not JSON ({error})", _FORMAT) from error
     if not isinstance(row, dict):
-        raise BadInput(f"{path}:{number}: not a JSON object", _FORMAT)
+        raise BadInput(f"{origin}:{number}: not a JSON object", _FORMAT)
     label = row.get("label")
     if label is not None and (isinstance(label, bool) or not isinstance(label, int)):
-        raise BadInput(f"{path}:{number}: label {json.dumps(label)} is not an integer", _FORMAT)
+        raise BadInput(f"{origin}:{number}: label {json.dumps(label)} is not an integer", _FORMAT)
     body = row["body"] if "body" in row else {key: value for key, value in row.items() if key != "label"}
     return Payload(json.dumps(body).encode(), label)

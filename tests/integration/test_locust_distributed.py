@@ -119,26 +119,79 @@ def test_a_worker_that_dies_during_the_run_is_reported_at_stop(server: Server, t
     assert running(pids) == []
 
 
-def test_failover_load_worker_joins_a_master_and_records_its_requests(server: Server, tmp_path: Path) -> None:
+def test_failover_load_worker_sends_every_record_to_the_master(server: Server, tmp_path: Path) -> None:
+    """A worker as on another machine: no workdir, another current directory, a payload file it
+    cannot read. Its settings and payloads come from the master, its records go back to it.
+
+    Every answer takes 1 s, so the workers have requests in flight when the run stops: their
+    records come last, and only a stop that waits for them has them all."""
+    server.app.mode, server.app.stall_s = "stall", 1.0
     port = free_port()
-    run = LocustRun(_entry(server.url), tmp_path, users=4, rate=40, workers=1, remote_workers=1, master_port=port)
-    command = [str(FAILOVER), "load-worker", "--master-host", HOST, "--master-port", str(port), "--workdir", str(tmp_path)]
+    payloads, elsewhere = tmp_path / "payloads.jsonl", tmp_path / "elsewhere"
+    payloads.write_text('{"features": [0.0, 1.0], "label": 7}\n')
+    elsewhere.mkdir()
+    run = LocustRun(_entry(server.url, payloads), tmp_path / "run", users=4, rate=40, workers=1, remote_workers=1, master_port=port)
+    command = [str(FAILOVER), "load-worker", "--master-host", HOST, "--master-port", str(port)]
     with ThreadPoolExecutor(1) as pool, (tmp_path / "remote.log").open("wb") as log:
         starting = pool.submit(run.start)  # returns once the master has both workers
-        wait_for(lambda: (tmp_path / "locust-worker.json").exists(), 10, "the settings for remote workers")
-        remote = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        # the master has read the payload file (init) once it takes workers: the remote one cannot read it
+        wait_for(lambda: "1 workers connected" in run.stderr_path.read_text(), 30, "the local worker connected")
+        payloads.unlink()
+        remote = subprocess.Popen(command, cwd=elsewhere, stdout=log, stderr=subprocess.STDOUT)
         try:
-            starting.result(timeout=30)
+            starting.result(timeout=60)
             time.sleep(3)
             run.stop()
-            remote.wait(timeout=10)  # the master told it to quit
+            remote.wait(timeout=30)  # the master told it to quit
         finally:
             run.stop()
             remote.kill()
             remote.wait()
+    output = (tmp_path / "remote.log").read_text()
     files = records_by_file(run)
+    remote_files = [name for name in files if name.startswith(f"records-{socket.gethostname()}_")]
+    records = run.records()
+    ids = [record["request_id"] for record in records]
 
-    assert f"records-{socket.gethostname()}-{remote.pid}.jsonl" in files, (files, (tmp_path / "remote.log").read_text())
-    assert len(files) == 2 and all(count > 0 for count in files.values()), files
-    assert remote.returncode == 0, (tmp_path / "remote.log").read_text()
-    assert len(run.records()) == run.locust_stats()["requests"]
+    assert remote.returncode == 0, output
+    assert len(remote_files) == 1 and files[remote_files[0]] > 0, (files, output)
+    assert files.keys() == {"records-worker0.jsonl", remote_files[0]}, files
+    assert len(records) == run.locust_stats()["requests"], "every request Locust counted is recorded once"
+    assert len(set(ids)) == len(ids) and set(ids) == set(server.app.request_ids), "...and every request sent"
+    assert all(set(record) == RECORD_FIELDS and record["ok"] and record["label"] == 7 for record in records)
+    assert list(elsewhere.iterdir()) == [], "the remote worker wrote nothing where it runs"
+
+
+def test_failover_load_worker_refuses_a_master_of_no_failover_run(server: Server, tmp_path: Path) -> None:
+    port = free_port()
+    locustfile = tmp_path / "plain.py"
+    locustfile.write_text(
+        "from locust import User, constant, task\n\n\n"
+        "class PlainUser(User):\n    wait_time = constant(1)\n\n    @task\n    def idle(self) -> None:\n        pass\n"
+    )
+    master_command = [
+        *(sys.executable, "-m", "locust", "-f", str(locustfile), "--master", "--headless", "-u", "1", "-r", "1"),
+        *("--master-bind-host", HOST, "--master-bind-port", str(port), "--expect-workers", "1", "--host", server.url),
+    ]
+    with (tmp_path / "master.log").open("wb") as master_log, (tmp_path / "remote.log").open("wb") as log:
+        master = subprocess.Popen(master_command, cwd=tmp_path, stdout=master_log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: _listening(port), 30, "the plain Locust master")
+            remote = subprocess.run(
+                [str(FAILOVER), "load-worker", "--master-host", HOST, "--master-port", str(port)],
+                cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, timeout=60, check=False,
+            )
+        finally:
+            master.kill()
+            master.wait()
+    output = (tmp_path / "remote.log").read_text()
+
+    assert remote.returncode == 2, output
+    assert "it is not the master of a `failover` run" in output
+    assert "--master-host and --master-port of a running scenario" in output
+    assert server.app.request_ids == []
+
+
+def _listening(port: int) -> bool:
+    with socket.create_connection((HOST, port), timeout=1):
+        return True

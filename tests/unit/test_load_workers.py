@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from harness.cli import main
 from harness.errors import EXIT_BAD_INPUT
 from harness.load.entry import EntryPoint
 from harness.load.load_mix import LoadMix
-from harness.load.locust_worker import read_settings, worker_command
+from harness.load.locust_worker import worker_command
 from harness.scenario import Load
 from harness.scenario_loader import ScenarioError, load_scenario
 
@@ -76,7 +77,8 @@ def test_a_scenarios_workers_reach_locust(tmp_path: Path) -> None:
     assert command[command.index("--master-bind-host") + 1] == "0.0.0.0"
     assert command[command.index("--master-bind-port") + 1] == "5557"
     assert command[command.index("--expect-workers") + 1] == "3"
-    assert run._env()["FAILOVER_RECORD"] == "0", "the master records nothing: its workers do"
+    assert "FAILOVER_RECORDS" not in run._env(), "the master records nothing: its workers do"
+    assert run._env()["FAILOVER_WORKER_RECORDS"] == str(tmp_path.resolve()), "...or send it what they record"
     assert run._worker_host() == "127.0.0.1", "local workers reach a wildcard master on loopback"
 
 
@@ -91,12 +93,14 @@ def test_a_worker_command_line_is_locusts_own() -> None:
     assert command[-5:] == ["--worker", "--master-host", "10.0.0.5", "--master-port", "5557"]
 
 
-def test_load_worker_refuses_a_folder_that_is_no_runs_workdir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["load-worker", "--master-host", "127.0.0.1", "--master-port", "5557", "--workdir", str(tmp_path)]
-    assert main(argv) == EXIT_BAD_INPUT
-    assert "no locust-worker.json in" in capsys.readouterr().err
-    with pytest.raises(Exception, match="not the workdir of a distributed Locust run"):
-        read_settings(tmp_path)
+def test_load_worker_refuses_an_address_where_no_master_listens(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound, not listening: nothing answers there
+        port = sock.getsockname()[1]
+        assert main(["load-worker", "--master-host", "127.0.0.1", "--master-port", str(port)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"no Locust master answers at 127.0.0.1:{port}" in err
+    assert "start the run first" in err
 
 
 def _entry_with_payloads(tmp_path: Path) -> EntryPoint:
