@@ -363,7 +363,7 @@ def _injection_groups(faults: Sequence[FaultWindow], bucket_s: float) -> list[li
     order = sorted(range(len(faults)), key=lambda i: faults[i].injected_at)
     groups: list[list[int]] = []
     for index in order:
-        if groups and _whole_buckets(faults[groups[-1][-1]].injected_at, faults[index].injected_at, bucket_s) == 0:
+        if groups and _injected_together(faults[groups[-1][-1]], faults[index], bucket_s):
             groups[-1].append(index)
         else:
             groups.append([index])
@@ -452,14 +452,19 @@ def _horizon(
     """The whole buckets before the next fault's injection (None: no next fault, or inseparable)."""
     if next_fault is None:
         return None, []
-    horizon = _whole_buckets(fault.injected_at, next_fault.injected_at, slos.bucket)
-    if horizon == 0:
+    if _injected_together(fault, next_fault, slos.bucket):
         reason = (
             f"{_name(fault)} and {_name(next_fault)} were injected within one bucket "
             f"({fmt.seconds(slos.bucket)}) of each other"
         )
         return None, [_overlap(next_fault, reason)]
-    return min(horizon, n_buckets), []
+    return min(_whole_buckets(fault.injected_at, next_fault.injected_at, slos.bucket), n_buckets), []
+
+
+def _injected_together(fault: FaultWindow, next_fault: FaultWindow, bucket_s: float) -> bool:
+    """Injected within one bucket of each other: no whole bucket tells their effects apart, for
+    recovery (`_horizon`) or for lost writes (`_injection_groups`)."""
+    return _whole_buckets(fault.injected_at, next_fault.injected_at, bucket_s) == 0
 
 
 def _outage_overlaps(
